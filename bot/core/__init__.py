@@ -1,0 +1,1 @@
+"""Configuration, database, clock and security: the pieces every capability shares."""

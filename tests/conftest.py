@@ -1,0 +1,79 @@
+"""Shared fixtures: a real database per test (SQLite or PostgreSQL), the app, a client."""
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from tests.dbutil import BACKEND, TestDatabases, postgres_reachable
+
+
+def pytest_report_header(config):
+    return f"fangxin test database backend: {BACKEND}"
+
+
+def pytest_sessionstart(session):
+    if BACKEND == "postgresql" and not postgres_reachable():
+        message = f"PostgreSQL at {os.environ['FANGXIN_TEST_DATABASE_URL']} is not reachable"
+        raise pytest.UsageError(message)
+    if os.environ.get("FANGXIN_REQUIRE_POSTGRES") == "1" and BACKEND != "postgresql":
+        raise pytest.UsageError("FANGXIN_REQUIRE_POSTGRES=1 but FANGXIN_TEST_DATABASE_URL is not PostgreSQL")
+
+
+@pytest.fixture(scope="session")
+def databases(tmp_path_factory):
+    dbs = TestDatabases(tmp_path_factory.mktemp("databases"))
+    yield dbs
+    dbs.drop_all()
+
+
+@pytest.fixture
+def db_url(databases) -> str:
+    return databases.fresh()
+
+
+@pytest.fixture
+def db(db_url):
+    from bot.core.db import Database
+
+    database = Database(db_url)
+    yield database
+    database.dispose()
+
+
+TEST_SETTINGS = {
+    "secret_key": "test-secret-key-not-for-production",
+    "wechat_token": "fangxin-test-token",
+    "wechat_appid": "wx0000000000000001",
+    "wechat_appsecret": "test-app-secret",
+}
+
+
+@pytest.fixture
+def app_factory(db_url, tmp_path):
+    """Build apps on this test's database; extra settings override the defaults."""
+    from bot import create_app
+
+    apps = []
+
+    def make(**overrides):
+        settings = {**TEST_SETTINGS, "database_url": db_url, "fangxin_instance": str(tmp_path / "instance"),
+                    **overrides}
+        app = create_app(settings)
+        app.config["TESTING"] = True
+        apps.append(app)
+        return app
+
+    yield make
+    for app in apps:
+        app.extensions["fangxin_db"].dispose()
+
+
+@pytest.fixture
+def app(app_factory):
+    return app_factory()
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
