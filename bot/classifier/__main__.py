@@ -1,0 +1,5 @@
+import sys
+
+from bot.classifier.cli import main
+
+sys.exit(main())

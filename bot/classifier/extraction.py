@@ -1,0 +1,485 @@
+"""Facts the bot needs from a message: town, amount, phone, merchant, purchase date, channel, demand.
+
+Rules, not a model: each extractor is small, explainable and tested on every
+numeral form consumers use (两千八, 2.8k, 1万2, 12块5, 三百多 ...).
+"""
+from __future__ import annotations
+
+import json
+import re
+import unicodedata
+from dataclasses import asdict, dataclass
+from datetime import date, datetime, timedelta
+from functools import lru_cache
+
+from bot.core import clock
+from bot.core.config import ROOT
+
+
+@dataclass
+class Extracted:
+    town: str | None = None          # canonical town name (one of the 11)
+    town_code: str | None = None
+    amount: float | None = None      # yuan
+    phone: str | None = None         # 11 digits
+    merchant: str | None = None      # as the consumer wrote it
+    purchase_date: date | None = None
+    online: bool | None = None       # bought online (distance selling)?
+    demand: str | None = None        # refund / return / exchange / repair / compensation / apology
+
+    def as_dict(self) -> dict:
+        data = asdict(self)
+        data["purchase_date"] = self.purchase_date.isoformat() if self.purchase_date else None
+        return data
+
+
+# traditional characters that matter to extraction (place names, money words)
+_T2S = str.maketrans("烏鎮門鳳鳴橋龍區柵場華東鄉買賣塊錢萬兩費價貴賠還單張個圓幾號週禮拜後來現說給於從紮條隻盒裡裏樓層訂",
+                     "乌镇门凤鸣桥龙区栅场华东乡买卖块钱万两费价贵赔还单张个圆几号周礼拜后来现说给于从扎条只盒里里楼层订")
+
+
+def _nfkc(text: str) -> str:
+    return unicodedata.normalize("NFKC", text).translate(_T2S)
+
+
+# ---------------------------------------------------------------------------
+# phone
+_PHONE = re.compile(r"(?<![0-9])(1[3-9][0-9](?:[ \-‐–—.]?[0-9]){8})(?![0-9])")
+
+
+def extract_phone(text: str) -> str | None:
+    """The consumer's mobile number; separators (spaces, dashes) removed."""
+    for match in _PHONE.finditer(_nfkc(text)):
+        digits = re.sub(r"\D", "", match.group(1))
+        if len(digits) == 11:
+            return digits
+    return None
+
+
+# ---------------------------------------------------------------------------
+# town
+@lru_cache(maxsize=None)
+def _town_table() -> tuple[list[tuple[str, str, str]], re.Pattern]:
+    towns = json.loads((ROOT / "reference_data" / "towns.json").read_text(encoding="utf-8"))["towns"]
+    entries: list[tuple[str, str, str]] = []
+    for town in towns:
+        for surface in {town["name"], town["short"], *town["old_names"], *town["landmarks"]}:
+            entries.append((surface, town["name"], town["code"]))
+    entries.sort(key=lambda e: -len(e[0]))
+    pattern = re.compile("|".join(re.escape(e[0]) for e in entries))
+    return entries, pattern
+
+
+# words that contain a town's short name but do not mean the town
+_TOWN_FALSE_FRIENDS = ("大麻烦", "大麻将", "大好河山", "梧桐树", "梧桐叶", "梧桐花", "石门县", "石门市")
+_PLACE_CUES = ("在", "去", "到", "来", "于", "位于", "住", "的")
+
+
+def extract_town(text: str) -> tuple[str, str] | None:
+    """(canonical name, division code) of the town the message places the consumption in."""
+    text = _nfkc(text)
+    entries, pattern = _town_table()
+    lookup = {surface: (name, code) for surface, name, code in entries}
+    masked = text
+    for word in _TOWN_FALSE_FRIENDS:
+        masked = masked.replace(word, "＿" * len(word))
+    found = [(m.start(), m.group(0)) for m in pattern.finditer(masked)]
+    if not found:
+        return None
+    # a mention right after 在/去/到 names where it happened; otherwise the first mention
+    for start, surface in found:
+        if any(text[max(0, start - len(cue)):start] == cue for cue in _PLACE_CUES[:6]):
+            return lookup[surface]
+    return lookup[found[0][1]]
+
+
+# ---------------------------------------------------------------------------
+# amount
+_CN_DIGITS = {"零": 0, "〇": 0, "一": 1, "二": 2, "两": 2, "俩": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7,
+              "八": 8, "九": 9}
+_CN_UNITS = {"十": 10, "百": 100, "千": 1000, "万": 10_000}
+_CN_NUM = "零〇一二两俩三四五六七八九十百千万"
+
+
+def chinese_to_number(text: str) -> float | None:
+    """一百二十八 -> 128, 两千八 -> 2800, 一千五百 -> 1500, 两万五 -> 25000, 十九 -> 19, 1万2 -> 12000."""
+    if not text:
+        return None
+    text = text.replace("〇", "零")
+    if re.fullmatch(r"[0-9.]+", text):
+        return float(text)
+    total = 0.0
+    section = 0.0
+    digit: float | None = None
+    last_unit = 1
+    i = 0
+    while i < len(text):
+        ch = text[i]
+        if ch.isdigit() or ch == ".":
+            j = i
+            while j < len(text) and (text[j].isdigit() or text[j] == "."):
+                j += 1
+            digit = float(text[i:j])
+            i = j
+            continue
+        if ch in _CN_DIGITS:
+            digit = float(_CN_DIGITS[ch])
+        elif ch in _CN_UNITS:
+            unit = _CN_UNITS[ch]
+            if unit == 10_000:
+                section += digit or 0
+                total += (section or 1) * unit
+                section, digit, last_unit = 0.0, None, unit
+            else:
+                section += (digit if digit is not None else 1) * unit
+                digit, last_unit = None, unit
+        else:
+            return None
+        i += 1
+    if digit is not None:
+        # a trailing bare digit after a unit means the next unit down: 两千八 = 2800, 一万二 = 12000
+        if last_unit >= 100 and not text.endswith(("零" + text[-1:])):
+            digit *= (last_unit // 10) if last_unit != 10_000 else 1000
+        section += digit
+    return total + section
+
+
+_MONEY_UNIT = r"(?:块钱|块|元|圆|rmb|RMB|人民币)"
+_NUM = rf"(?:[0-9]+(?:\.[0-9]+)?|[零〇一二两俩三四五六七八九十][{_CN_NUM}]*)"
+_AMOUNT = re.compile(
+    rf"(?P<pre>[¥￥])?\s*"
+    rf"(?P<num>{_NUM})"
+    rf"(?:\s*(?P<mult>[万wW千kK](?![a-zA-Z]))(?P<tail>[0-9一二两三四五六七八九](?![0-9.]))?)?"
+    rf"(?P<more>多|来|余)?"
+    rf"\s*(?P<unit>{_MONEY_UNIT})?"
+    rf"(?P<jiao>[0-9一二三四五六七八九](?![0-9]))?"
+    rf"(?P<mao>毛|角)?"
+)
+_NOT_MONEY_AFTER = ("斤", "两", "公斤", "克", "个", "次", "天", "年", "月", "号", "日", "点", "小时", "分钟", "分",
+                    "秒", "人", "件", "瓶", "盒", "箱", "袋", "张", "岁", "公里", "里", "米", "平", "层", "楼", "栋",
+                    "%", "折", "倍", "周", "星期", "位", "只", "头", "亩", "台", "部", "辆", "条", "份", "套", "双",
+                    "节", "课", "期", "届", "级", "寸", "g", "kg", "ml", "l", "G", "M", "斤", "本", "包", "听",
+                    "罐", "碗", "杯", "串", "桌", "间", "晚", "站", "趟", "遍", "单", "家", "户", "号楼", "室",
+                    "度", "代", "款", "码", "集", "轮", "颗", "粒", "根", "片", "支", "盆", "棵", "株", "匹",
+                    "吨", "方", "册", "页", "行", "排", "所", "座", "口", "名", "声", "下", "回", "路", "班", "积分",
+                    "抽", "毫升", "毫克", "斤装", "多岁", "来岁", "几", "w", "棒", "多次", "多天", "多年", "多个")
+_MEASURE_WORDS = set("晚包斤个瓶桶份袋盒只件次张人位天条碗杯块串根支把节套箱听罐颗粒片双对头")
+_HOTLINES = {"12315", "12345", "10086", "10010", "10000", "12306", "95588", "95599", "95533", "95566", "12348",
+             "12368", "12110", "12358", "12366", "12320", "96315"}
+_MONEY_BEFORE = ("花了", "花", "付了", "付", "支付", "交了", "交", "充了", "充", "充值", "买了", "买", "价格", "售价",
+                 "价值", "标价", "原价", "收了", "收我", "收", "扣了", "扣", "退", "赔", "共", "一共", "总共", "押金",
+                 "定金", "订金", "学费", "费用", "消费", "办了", "卡里", "余额", "还剩", "还有", "损失", "花费",
+                 "借了", "贷款", "转了", "转账", "报价", "卖", "要价", "多收", "团购价", "会员费", "年费", "月费",
+                 "保费", "首付", "尾款", "差价", "赔偿", "退款", "金额", "价", "共计", "合计", "计", "给了", "骗了",
+                 "多了", "多扣", "多收", "买的", "花的", "卖的", "收的", "收了我", "收我", "要了", "要我")
+
+
+@dataclass
+class _Candidate:
+    value: float
+    start: int
+    secondary: bool  # a reference price, a coupon, an offer: the disputed sum only if nothing else is
+    total: bool = False  # 一共 / 总共: the sum of several items wins over a unit price
+
+
+_PER_UNIT_CUES = ("一斤", "一个", "一只", "一盒", "一晚", "一瓶", "一包", "一桶", "一袋", "一箱", "一份", "一次", "一张",
+                  "一位", "每人", "一人", "一把", "一节", "一件", "一套", "一条", "一天", "一个月", "一年", "每年", "每月",
+                  "一单", "一碗", "一杯", "一辆", "一台", "一顿", "一桌", "一间", "一期", "一课时", "一小时")
+_SECONDARY_BEFORE = ("原价", "券", "返现", "返", "运费", "补偿", "只给", "只退", "才退", "退了", "只赔", "赔了", "给了我",
+                     "便宜", "差价", "网上", "别家", "外面", "市场价", "才", "只要", "罚", "奖励", "押金", "首月", "首单",
+                     "新人", "只收", "写的", "标的", "显示", "说好", "页面", "宣传", "预估", "预计", "价格表", "价目表",
+                     "吊牌")
+_TOTAL_CUES = ("一共", "总共", "共计", "合计", "总计", "前前后后")
+_SECONDARY_AFTER = ("的券", "元券", "块券", "优惠券", "的优惠", "代金券", "红包", "积分")
+_MONEY_NOUN_AFTER = ("年费", "月费", "会员费", "服务费", "手续费", "费", "押金", "定金", "订金", "学费", "块", "元")
+
+
+def _amount_candidates(text: str) -> list[_Candidate]:
+    found: list[_Candidate] = []
+    for m in _AMOUNT.finditer(text):
+        num, mult, unit, pre = m.group("num"), m.group("mult"), m.group("unit"), m.group("pre")
+        start, end = m.start("num"), m.end()
+        before = text[max(0, start - 6):start]
+        chinese = bool(re.fullmatch(rf"[{_CN_NUM}]+", num))
+        if chinese:
+            if num.endswith(("两", "俩")) and len(num) > 1 and text[end:end + 1] in ("斤", "个", "瓶", "盒"):
+                num = num[:-1]
+            after_unit = text[end:end + 1]
+            if unit == "块" and (after_unit == "块" or text[start - 1:start] in ("成", "小", "大")
+                                 or (len(num) == 1 and re.match(r"[\u4e00-\u9fff]", after_unit or "")
+                                     and after_unit not in "钱的一二三四五六七八九毛角多")):
+                continue  # 一块块 / 一块砖头 / 成块: pieces, not yuan
+        next_char = text[m.end("num"):m.end("num") + 1]
+        if chinese and len(num) > 1 and num[-1] in _CN_DIGITS and not (unit or mult) and next_char:
+            if num[-2] in "百千万" and next_char in "直下共个点样起次天周年月般些定边半切会时级层楼":
+                num = num[:-1]  # 两百一直不退: the 一 belongs to 一直
+            elif next_char in _MEASURE_WORDS:
+                num = num[:-1]  # 三十五一瓶 / 六百一只: the last digit counts the item
+        digits_only = num.replace(".", "")
+        if digits_only.isdigit() and len(digits_only) >= 8:
+            continue  # order numbers, phones, card numbers
+        if text[max(0, start - 1):start] in ("第", "#", "双", "号") or text[end:end + 1] in (":", "："):
+            continue
+        value = chinese_to_number(num)
+        if value is None:
+            continue
+        if mult:
+            factor = {"万": 10_000, "w": 10_000, "W": 10_000, "千": 1000, "k": 1000, "K": 1000}[mult]
+            value *= factor
+            tail = m.group("tail")
+            if tail and "." not in num:
+                value += (chinese_to_number(tail) or 0) * factor / 10
+        jiao = m.group("jiao")
+        if jiao and unit in ("块", "块钱", "元"):
+            following = text[m.end("jiao"):m.end("jiao") + 1]
+            if jiao.isdigit() or following not in _MEASURE_WORDS or not following:
+                value += (chinese_to_number(jiao) or 0) / 10
+        if m.group("mao") and not unit:
+            value /= 10  # 八毛 = 0.8
+            unit = "毛"
+        rest = text[m.end("num") if not (unit or mult) else end:][:3]
+        money_noun_after = any(rest.startswith(w) for w in _MONEY_NOUN_AFTER)
+        if not unit and not mult and not pre and not money_noun_after:
+            if any(rest.startswith(u) for u in _NOT_MONEY_AFTER) or rest[:1] in ("-", "/", ".", "x", "*", "~"):
+                continue
+            if num in _HOTLINES:
+                continue
+            if re.match(r"[a-zA-Z]", rest[:1]) or re.search(r"[a-zA-Z]$", text[max(0, start - 1):start]):
+                continue  # model numbers: iphone15, 5g, P40
+        cue = any(before.endswith(c) for c in _MONEY_BEFORE) or any(before.endswith(c) for c in _PER_UNIT_CUES)
+        strong = bool(unit or pre or mult or money_noun_after)
+        if not strong:
+            if chinese:
+                clause_end = not rest[:1] or rest[:1] in " ，。！？,.!?、；;~…\n"
+                age = any(before.endswith(w) for w in ("今年", "年龄", "岁数", "已经", "都", "快", "老人", "年纪"))
+                strong = any(ch in num for ch in "百千万") or ((cue or clause_end) and value >= 10 and not age)
+            else:
+                follows = rest[:1]
+                strong = value >= 10 and (cue or not follows or not re.match(r"[\u4e00-\u9fff]", follows)
+                                          or follows in "的一块元")
+        if not strong or value <= 0 or value > 50_000_000:
+            continue
+        secondary = (any(c in before for c in _SECONDARY_BEFORE)
+                     or any(text[end:end + 4].startswith(c) for c in _SECONDARY_AFTER)
+                     or text[end:end + 1] in ("/", "每"))
+        total = any(c in text[max(0, start - 8):start] for c in _TOTAL_CUES)
+        found.append(_Candidate(value=round(value, 2), start=start, secondary=secondary, total=total))
+    return found
+
+
+def extract_amount(text: str) -> float | None:
+    """The disputed sum in yuan: the first money expression that is not a reference price or a coupon."""
+    text = _nfkc(text)
+    text = _PHONE.sub(" ", text)
+    text = re.sub(r"\d{4}[年\-/.]\d{1,2}[月\-/.]\d{1,2}[日号]?", " ", text)
+    text = re.sub(r"\d{1,2}[:：]\d{2}", " ", text)
+    candidates = _amount_candidates(text)
+    if not candidates:
+        return None
+    totals = [c for c in candidates if c.total and not c.secondary]
+    primary = [c for c in candidates if not c.secondary]
+    return (totals or primary or candidates)[0].value
+
+
+# ---------------------------------------------------------------------------
+# merchant
+@lru_cache(maxsize=None)
+def _known_merchants() -> tuple[str, ...]:
+    names = json.loads((ROOT / "reference_data" / "known_merchants.json").read_text(encoding="utf-8"))["names"]
+    return tuple(sorted(set(names), key=len, reverse=True))
+
+
+_MERCHANT_SUFFIX = (
+    "大药房", "药房", "药店", "旗舰店", "专卖店", "专营店", "体验店", "直营店", "加盟店", "门店", "超市", "商场", "商城",
+    "百货", "便利店", "店", "酒店", "宾馆", "饭店", "餐厅", "餐馆", "面馆", "面包房", "烘焙", "火锅", "烧烤", "大排档",
+    "农家乐", "食堂", "健身房", "健身", "会所", "美容院", "美容", "美发", "理发店", "养生馆", "培训学校", "培训中心",
+    "培训", "学校", "学院", "教育", "学堂", "书院", "早教", "幼儿园", "银行", "保险", "物业", "旅行社", "驾校", "民宿",
+    "客栈", "影城", "影院", "电影院", "网吧", "网咖", "KTV", "ktv", "农资", "批发部", "商行", "车行", "4S店", "4s店",
+    "修理厂", "汽修", "中心", "工作室", "公司", "集团", "厂", "市场", "菜馆", "酒楼", "楼", "坊", "屋", "馆", "社",
+    "园", "庄", "铺", "行", "号", "吧", "斋", "阁", "堂", "城", "场",
+)
+_MERCHANT_STOP = set("的在去到了是我你他她它这那个家从跟和被把给向对说叫买找问让就都也还又再呢吗啊吧呀么一某些")
+_QUOTED = re.compile(r"[“\"「『‘']([^”\"」』’']{2,20})[”\"」』’']")
+
+
+def extract_merchant(text: str) -> str | None:
+    """The business complained about, as written: a known platform or brand, a quoted name, or a shop-like name."""
+    text = _nfkc(text)
+    known = _known_merchants()
+    hits = [(text.find(name), name) for name in known if name in text]
+    best_known = min(hits, key=lambda h: (h[0], -len(h[1])))[1] if hits else None
+    # a shop-like name: CJK/latin run ending in a business suffix
+    pattern = _merchant_pattern()
+    for m in pattern.finditer(text):
+        name = _trim_merchant(m.group(0))
+        if name and len(name) >= 3 and (best_known is None or text.find(name) < text.find(best_known)):
+            if best_known and best_known in name:
+                return name
+            return name
+    if best_known:
+        # a longer shop name that contains the platform ("天猫旗舰店", "京东大药房")
+        start = text.find(best_known)
+        m = pattern.match(text, start)
+        if m:
+            return _trim_merchant(m.group(0)) or best_known
+        return best_known
+    quoted = [q for q in _QUOTED.findall(text) if not re.search(r"[，。！？,.!?]", q)]
+    if quoted and re.search(r"(叫|店名|名字|商家|品牌)", text):
+        return quoted[0]
+    return None
+
+
+@lru_cache(maxsize=None)
+def _merchant_pattern() -> re.Pattern:
+    suffixes = "|".join(re.escape(s) for s in sorted(_MERCHANT_SUFFIX, key=len, reverse=True))
+    return re.compile(rf"[\u4e00-\u9fffA-Za-z0-9·&]{{1,12}}?(?:{suffixes})")
+
+
+_TRIM_PREFIX = re.compile(r"^(?:.*?(?:在|去|到|从|跟|和|被|找|叫|是|家|个|那|这|的|了|买|给|向|对|说|投诉|举报|反映|曝光))")
+_GENERIC = {"店", "超市", "商场", "饭店", "餐厅", "药店", "药房", "公司", "银行", "物业", "健身房", "学校", "市场",
+            "驾校", "网吧", "酒店", "民宿", "影院", "培训", "培训机构", "门店", "实体店", "小店", "商家", "这家店",
+            "那家店", "专卖店", "旗舰店", "4S店", "4s店", "理发店", "美容院", "中心", "工作室", "楼", "旅行社", "早教",
+            "快递公司", "物业公司", "保险公司", "装修公司", "农资店", "服装店", "手机店", "水果店", "蛋糕店", "面包店",
+            "便利店", "小卖部", "夜市", "菜市场", "农贸市场", "景区", "客栈", "网店", "淘宝店", "官方旗舰店"}
+
+
+def _trim_merchant(raw: str) -> str | None:
+    name = raw
+    # cut everything up to the last stop character that precedes the name
+    for i in range(len(name) - 1, -1, -1):
+        if name[i] in _MERCHANT_STOP:
+            name = name[i + 1:]
+            break
+    # drop a leading town mention ("乌镇XX饭店" keeps the shop name only when the rest is a name)
+    _, town_pattern = _town_table()
+    tm = town_pattern.match(name)
+    if tm and len(name) - tm.end() >= 3:
+        name = name[tm.end():]
+    name = name.lstrip("镇街道市区县村")
+    if len(name) < 3 or name in _GENERIC or name.endswith(("一家店", "那家店", "这家店")):
+        return None
+    return name
+
+
+# ---------------------------------------------------------------------------
+# purchase date
+_WEEKDAYS = {"一": 0, "二": 1, "三": 2, "四": 3, "五": 4, "六": 5, "日": 6, "天": 6, "末": 5}
+_RELATIVE_DAYS = {"大前天": -3, "前天": -2, "昨天": -1, "昨日": -1, "昨晚": -1, "今天": 0, "今日": 0, "今早": 0,
+                  "今晚": 0, "刚刚": 0, "刚才": 0}
+_DATE_PATTERNS = [
+    ("ymd", re.compile(r"(20\d{2})[年\-/.](\d{1,2})[月\-/.](\d{1,2})[日号]?")),
+    ("last_week", re.compile(r"上(?:个)?(?:周|星期|礼拜)([一二三四五六日天末])")),
+    ("this_week", re.compile(r"(?:这|本)(?:个)?(?:周|星期|礼拜)([一二三四五六日天末])")),
+    ("last_month_day", re.compile(r"上(?:个)?月(\d{1,2}|[一二三四五六七八九十]{1,3})[号日]")),
+    ("md", re.compile(r"(?<![0-9])(\d{1,2}|[一二三四五六七八九十]{1,3})月(?:份)?(\d{1,2}|[一二三四五六七八九十]{1,3})[号日]")),
+    ("days_ago", re.compile(r"(\d{1,2}|[一二两三四五六七八九十]{1,3})天(?:前|之前)")),
+    ("weekday", re.compile(r"(?<![上这本下])(?:周|星期|礼拜)([一二三四五六日天])")),
+    ("day_only", re.compile(r"(?<![月0-9])(\d{1,2})[号]")),
+    ("relative", re.compile("|".join(_RELATIVE_DAYS))),
+]
+
+
+def _small_number(text: str) -> int:
+    value = chinese_to_number(text)
+    return int(value) if value is not None else 0
+
+
+def _safe_date(year: int, month: int, day: int) -> date | None:
+    try:
+        return date(year, month, day)
+    except ValueError:
+        return None
+
+
+def extract_date(text: str, at: datetime | None = None) -> date | None:
+    """When it was bought or happened, resolved against the message's time (Shanghai)."""
+    text = _nfkc(text)
+    today = clock.local(at).date() if at else clock.today()
+    matches = []
+    for kind, pattern in _DATE_PATTERNS:
+        for m in pattern.finditer(text):
+            matches.append((m.start(), kind, m))
+    for _, kind, m in sorted(matches, key=lambda x: x[0]):
+        result = _resolve(kind, m, today)
+        if result is not None and result <= today:
+            return result
+    return None
+
+
+def _resolve(kind: str, m: re.Match, today: date) -> date | None:
+    if kind == "ymd":
+        return _safe_date(int(m.group(1)), int(m.group(2)), int(m.group(3)))
+    if kind in ("last_week", "this_week", "weekday"):
+        weekday = _WEEKDAYS[m.group(1)]
+        monday = today - timedelta(days=today.weekday())
+        if kind == "last_week":
+            return monday - timedelta(days=7) + timedelta(days=weekday)
+        candidate = monday + timedelta(days=weekday)
+        return candidate if candidate <= today else candidate - timedelta(days=7)
+    if kind == "last_month_day":
+        first = today.replace(day=1) - timedelta(days=1)
+        return _safe_date(first.year, first.month, _small_number(m.group(1)))
+    if kind == "md":
+        month, day = _small_number(m.group(1)), _small_number(m.group(2))
+        candidate = _safe_date(today.year, month, day)
+        if candidate and candidate > today:
+            candidate = _safe_date(today.year - 1, month, day)
+        return candidate
+    if kind == "days_ago":
+        return today - timedelta(days=_small_number(m.group(1)))
+    if kind == "day_only":
+        day = int(m.group(1))
+        candidate = _safe_date(today.year, today.month, day)
+        if candidate and candidate > today:
+            prev = today.replace(day=1) - timedelta(days=1)
+            candidate = _safe_date(prev.year, prev.month, day)
+        return candidate
+    if kind == "relative":
+        return today + timedelta(days=_RELATIVE_DAYS[m.group(0)])
+    return None
+
+
+# ---------------------------------------------------------------------------
+# channel and demand
+_ONLINE_CUES = ("网购", "网上", "线上", "网店", "淘宝", "天猫", "京东", "拼多多", "抖音", "快手", "直播", "小红书", "唯品会",
+                "闲鱼", "微商", "朋友圈", "小程序", "app", "APP", "官网", "团购", "社区团购", "下单", "快递", "包邮",
+                "网红店", "旗舰店", "苏宁易购", "得物", "1688", "当当", "网易严选", "多多买菜", "美团优选", "淘菜菜",
+                "兴盛优选", "盒马", "叮咚")
+_OFFLINE_CUES = ("实体店", "门店", "店里", "店内", "商场", "超市", "专卖店", "柜台", "现场", "到店", "门口", "街上",
+                 "菜场", "菜市场", "市场里")
+_DEMANDS = (("apology", ("道歉", "赔礼")), ("compensation", ("赔偿", "赔钱", "假一赔", "退一赔", "赔付", "补偿")),
+            ("return", ("退货",)), ("exchange", ("换货", "换一", "换个", "更换", "换新")),
+            ("repair", ("维修", "修好", "修一下", "保修", "返修")),
+            ("refund", ("退款", "退钱", "退费", "退我", "钱退", "把钱还", "退还", "推款", "退卡", "退学费", "退押金",
+                        "退定金", "退订金")))
+
+
+def extract_online(text: str) -> bool | None:
+    if any(cue in text for cue in _ONLINE_CUES):
+        return True
+    if any(cue in text for cue in _OFFLINE_CUES):
+        return False
+    return None
+
+
+def extract_demand(text: str) -> str | None:
+    positions = []
+    for demand, cues in _DEMANDS:
+        idx = [text.find(c) for c in cues if c in text]
+        if idx:
+            positions.append((min(idx), demand))
+    return min(positions)[1] if positions else None
+
+
+def extract(text: str, at: datetime | None = None) -> Extracted:
+    town = extract_town(text)
+    return Extracted(
+        town=town[0] if town else None,
+        town_code=town[1] if town else None,
+        amount=extract_amount(text),
+        phone=extract_phone(text),
+        merchant=extract_merchant(text),
+        purchase_date=extract_date(text, at),
+        online=extract_online(text),
+        demand=extract_demand(text),
+    )

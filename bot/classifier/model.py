@@ -1,0 +1,263 @@
+"""The scikit-learn pipeline, its calibrated predictions, explanations and a signed model file.
+
+Features: TF-IDF over jieba words (unigrams + bigrams) joined with TF-IDF
+over character 1–3-grams; a linear SVM; sigmoid calibration (Platt) on
+cross-validated scores, so `confidence` is a probability one can threshold.
+`python -m bot.classifier compare` shows why both feature sets are used.
+
+The model file is written with joblib (pickle). Pickle runs code when it is
+loaded, so a model file is loaded only if its HMAC (keyed with SECRET_KEY)
+matches: this installation wrote it. The scikit-learn version it was made
+with is checked first, from the JSON sidecar, before anything is unpickled.
+"""
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import platform
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Iterable, Sequence
+
+import numpy as np
+
+from bot.classifier import tokenizer
+from bot.classifier.labels import NONE
+
+FORMAT = 1
+MAX_CHARS = 2000
+DEFAULT_THRESHOLD = 0.5
+RETRAIN_HINT = "retrain it with: python -m bot.classifier train"
+
+
+class ModelError(RuntimeError):
+    """The model file is missing, damaged, or not one this installation wrote."""
+
+
+class ModelVersionError(ModelError):
+    """The model was made by another scikit-learn version."""
+
+
+@dataclass
+class Prediction:
+    label: str
+    confidence: float
+    top: list[tuple[str, float]]
+    threshold: float
+
+    @property
+    def confident(self) -> bool:
+        """Below the threshold the bot asks the consumer and the ticket goes to manual triage."""
+        return self.confidence >= self.threshold
+
+    @property
+    def is_complaint(self) -> bool:
+        return self.label != NONE
+
+    def as_dict(self) -> dict:
+        return {"label": self.label, "confidence": round(self.confidence, 4),
+                "top": [[k, round(v, 4)] for k, v in self.top], "confident": self.confident}
+
+
+def build_pipeline(features: str = "word+char", C: float = 0.5):
+    """features: "word" (jieba words only), "char" (character n-grams only) or "word+char"."""
+    from sklearn.calibration import CalibratedClassifierCV
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.pipeline import FeatureUnion, Pipeline
+    from sklearn.svm import LinearSVC
+
+    parts = []
+    if "word" in features:
+        parts.append(("word", TfidfVectorizer(analyzer=tokenizer.word_ngrams, sublinear_tf=True, min_df=1,
+                                               dtype=np.float32)))
+    if "char" in features:
+        parts.append(("char", TfidfVectorizer(analyzer="char_wb", preprocessor=tokenizer.char_text, ngram_range=(1, 3),
+                                              sublinear_tf=True, min_df=2, dtype=np.float32)))
+    if not parts:
+        raise ValueError(f"unknown feature set {features!r}")
+    svm = LinearSVC(C=C, class_weight="balanced", max_iter=5000)
+    classifier = CalibratedClassifierCV(svm, method="sigmoid", cv=5, ensemble=False)
+    return Pipeline([("features", FeatureUnion(parts)), ("classifier", classifier)])
+
+
+def _sklearn_version() -> str:
+    import sklearn
+
+    return sklearn.__version__
+
+
+def _signature(secret: str, model_digest: str, meta: dict) -> str:
+    body = json.dumps({k: v for k, v in meta.items() if k != "signature"}, sort_keys=True, ensure_ascii=False)
+    return hmac.new(secret.encode(), (model_digest + body).encode(), hashlib.sha256).hexdigest()
+
+
+def _digest(path: Path) -> str:
+    h = hashlib.sha256()
+    with path.open("rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+@dataclass
+class SectorClassifier:
+    pipeline: object
+    meta: dict = field(default_factory=dict)
+    _feature_names: np.ndarray | None = field(default=None, repr=False)
+
+    @property
+    def threshold(self) -> float:
+        return float(self.meta.get("threshold", DEFAULT_THRESHOLD))
+
+    @property
+    def labels(self) -> list[str]:
+        return list(self.pipeline.classes_)
+
+    # -- prediction ------------------------------------------------------------
+    def predict(self, text: str) -> Prediction:
+        return self.predict_many([text])[0]
+
+    def predict_many(self, texts: Sequence[str]) -> list[Prediction]:
+        probabilities = self.pipeline.predict_proba([t[:MAX_CHARS] for t in texts])
+        classes = self.pipeline.classes_
+        results = []
+        for row in probabilities:
+            order = np.argsort(row)[::-1][:3]
+            top = [(str(classes[i]), float(row[i])) for i in order]
+            results.append(Prediction(label=top[0][0], confidence=top[0][1], top=top, threshold=self.threshold))
+        return results
+
+    def explain(self, text: str, label: str | None = None, k: int = 8) -> list[tuple[str, float]]:
+        """The terms of this message that pushed hardest towards `label` (default: the prediction)."""
+        label = label or self.predict(text).label
+        features = self.pipeline.named_steps["features"]
+        calibrated = self.pipeline.named_steps["classifier"]
+        classes = list(calibrated.classes_)
+        if label not in classes:
+            return []
+        coefs = np.mean([c.estimator.coef_ for c in calibrated.calibrated_classifiers_], axis=0)
+        row = features.transform([text[:MAX_CHARS]]).tocsr()
+        weights = row.data * coefs[classes.index(label), row.indices]
+        if self._feature_names is None:
+            self._feature_names = features.get_feature_names_out()
+        order = np.argsort(weights)[::-1]
+        terms: list[tuple[str, float]] = []
+        for i in order:
+            if weights[i] <= 0 or len(terms) >= k:
+                break
+            name = str(self._feature_names[row.indices[i]]).split("__", 1)[-1]
+            terms.append((name, round(float(weights[i]), 4)))
+        return terms
+
+    # -- persistence -------------------------------------------------------------
+    def save(self, path: Path, secret: str) -> None:
+        import joblib
+
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(".tmp")
+        joblib.dump(self.pipeline, tmp, compress=0)
+        meta = {**self.meta, "format": FORMAT, "sklearn_version": _sklearn_version(),
+                "python": platform.python_version(), "model_sha256": _digest(tmp)}
+        meta["signature"] = _signature(secret, meta["model_sha256"], meta)
+        tmp.replace(path)
+        meta_path = path.with_suffix(".json")
+        meta_tmp = meta_path.with_suffix(".json.tmp")
+        meta_tmp.write_text(json.dumps(meta, ensure_ascii=False, indent=2, sort_keys=True), encoding="utf-8")
+        meta_tmp.replace(meta_path)
+        self.meta = meta
+
+    @classmethod
+    def load(cls, path: Path, secret: str) -> "SectorClassifier":
+        path = Path(path)
+        meta_path = path.with_suffix(".json")
+        if not path.exists() or not meta_path.exists():
+            raise ModelError(f"no model at {path}; {RETRAIN_HINT}")
+        try:
+            meta = json.loads(meta_path.read_text(encoding="utf-8"))
+        except ValueError as exc:
+            raise ModelError(f"model metadata {meta_path} is unreadable; {RETRAIN_HINT}") from exc
+        installed = _sklearn_version()
+        if meta.get("sklearn_version") != installed:
+            raise ModelVersionError(
+                f"the model at {path} was trained with scikit-learn {meta.get('sklearn_version')}, "
+                f"but this installation has scikit-learn {installed}; {RETRAIN_HINT}")
+        digest = _digest(path)
+        expected = _signature(secret, digest, meta)
+        if digest != meta.get("model_sha256") or not hmac.compare_digest(expected, str(meta.get("signature", ""))):
+            raise ModelError(f"the model at {path} was not written by this installation (signature mismatch); "
+                             f"refusing to load it; {RETRAIN_HINT}")
+        import joblib
+
+        if meta.get("rjieba_equivalent"):
+            tokenizer.use_segmenter("rjieba")
+        pipeline = joblib.load(path)
+        return cls(pipeline=pipeline, meta=meta)
+
+
+# ---------------------------------------------------------------------------
+# training
+def choose_threshold(probabilities: np.ndarray, correct: np.ndarray, target: float = 0.95,
+                     floor: float = 0.3, ceiling: float = 0.8) -> float:
+    """The lowest confidence above which out-of-fold predictions are right at least `target` of the time."""
+    for t in np.arange(floor, ceiling + 1e-9, 0.025):
+        accepted = probabilities >= t
+        if accepted.sum() == 0:
+            break
+        if correct[accepted].mean() >= target:
+            return round(float(t), 3)
+    return ceiling
+
+
+def segmenters_agree(texts: Iterable[str]) -> bool:
+    """True when rjieba cuts every text exactly as jieba does (so it cannot change the model's answers)."""
+    try:
+        import rjieba  # noqa: F401
+    except ImportError:
+        return False
+    return all(tokenizer.words(t, "jieba") == tokenizer.words(t, "rjieba") for t in texts)
+
+
+def train(texts: Sequence[str], labels: Sequence[str], features: str = "word+char",
+          progress: Callable[[str], None] = lambda _: None, data_sha256: str | None = None,
+          folds: int = 5) -> tuple[SectorClassifier, dict]:
+    """Fit the pipeline; out-of-fold predictions give the threshold and an honest training report."""
+    from sklearn.model_selection import StratifiedKFold, cross_val_predict
+
+    tokenizer.use_segmenter("jieba")
+    started = time.perf_counter()
+    labels_arr = np.asarray(labels)
+    progress(f"tokenising {len(texts)} messages with jieba")
+    for t in texts:
+        tokenizer.words(t)
+    progress(f"{folds}-fold out-of-fold predictions (threshold and report)")
+    splitter = StratifiedKFold(n_splits=folds, shuffle=True, random_state=13)
+    oof = cross_val_predict(build_pipeline(features), list(texts), labels_arr, cv=splitter, method="predict_proba")
+    classes = np.array(sorted(set(labels)))
+    oof_labels = classes[oof.argmax(axis=1)]
+    oof_conf = oof.max(axis=1)
+    threshold = choose_threshold(oof_conf, oof_labels == labels_arr)
+    progress("fitting the final model on all messages")
+    pipeline = build_pipeline(features)
+    pipeline.fit(list(texts), labels_arr)
+    progress("checking that rjieba cuts exactly like jieba")
+    agree = segmenters_agree(texts)
+    meta = {
+        "trained_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        "features": features,
+        "labels": [str(c) for c in pipeline.classes_],
+        "n_train": len(texts),
+        "threshold": threshold,
+        "data_sha256": data_sha256,
+        "rjieba_equivalent": agree,
+        "train_seconds": round(time.perf_counter() - started, 1),
+    }
+    from bot.classifier.evaluation import classification_report
+
+    report = classification_report(list(labels_arr), list(oof_labels))
+    report["threshold"] = threshold
+    report["coverage_at_threshold"] = round(float((oof_conf >= threshold).mean()), 4)
+    report["accuracy_at_threshold"] = round(float((oof_labels == labels_arr)[oof_conf >= threshold].mean()), 4)
+    return SectorClassifier(pipeline=pipeline, meta=meta), report
