@@ -36,6 +36,9 @@ class Settings:
     wechat_appsecret: str | None
     wechat_encoding_aes_key: str | None
     wechat_api_base: str
+    wechat_mode: str = "plaintext"          # plaintext | compatible | safe
+    wechat_template_consumer: str | None = None  # template id for ticket status updates
+    wechat_template_staff: str | None = None     # template id for new/handed-on tickets
     env: str = "production"
     model_path: Path | None = None
     public_base_url: str = "http://127.0.0.1:5000"
@@ -47,8 +50,8 @@ class Settings:
 
     @property
     def safe_mode(self) -> bool:
-        """Safe mode (消息加解密) is on when an EncodingAESKey is configured."""
-        return self.wechat_encoding_aes_key is not None
+        """Safe mode (安全模式): only encrypted bodies are accepted."""
+        return self.wechat_mode == "safe"
 
 
 def _persisted_secret(instance: Path) -> str:
@@ -70,6 +73,19 @@ def normalise_database_url(url: str) -> str:
         if url.startswith(prefix):
             return "postgresql+psycopg://" + url[len(prefix):]
     return url
+
+
+WECHAT_MODES = ("plaintext", "compatible", "safe")
+
+
+def _wechat_mode(mode: str | None, aes_key: str | None) -> str:
+    """Safe mode by default when an EncodingAESKey is configured, plaintext otherwise."""
+    mode = (mode or ("safe" if aes_key else "plaintext")).lower()
+    if mode not in WECHAT_MODES:
+        raise ValueError(f"WECHAT_MESSAGE_MODE must be one of {', '.join(WECHAT_MODES)}")
+    if mode != "plaintext" and not aes_key:
+        raise ValueError(f"WECHAT_MESSAGE_MODE={mode} needs WECHAT_ENCODING_AES_KEY")
+    return mode
 
 
 def load_settings(overrides: dict | None = None) -> Settings:
@@ -96,6 +112,9 @@ def load_settings(overrides: dict | None = None) -> Settings:
         wechat_appsecret=pick("WECHAT_APPSECRET"),
         wechat_encoding_aes_key=pick("WECHAT_ENCODING_AES_KEY"),
         wechat_api_base=(pick("WECHAT_API_BASE") or WECHAT_REAL_API).rstrip("/"),
+        wechat_mode=_wechat_mode(pick("WECHAT_MESSAGE_MODE"), pick("WECHAT_ENCODING_AES_KEY")),
+        wechat_template_consumer=pick("WECHAT_TEMPLATE_CONSUMER"),
+        wechat_template_staff=pick("WECHAT_TEMPLATE_STAFF"),
         env=pick("FANGXIN_ENV") or "production",
         model_path=Path(model_path) if model_path else instance / "model" / "sector_model.joblib",
         public_base_url=(pick("PUBLIC_BASE_URL") or "http://127.0.0.1:5000").rstrip("/"),
