@@ -28,6 +28,24 @@ def create_app(overrides: dict | None = None) -> Flask:
     from bot import routes
     from bot.cli import register_cli
 
+    app.extensions["wechat_endpoint"] = _wechat_endpoint(settings, app.extensions["fangxin_db"])
     app.register_blueprint(routes.bp)
     register_cli(app)
     return app
+
+
+def _wechat_endpoint(settings: Settings, db: Database):
+    """The /wechat protocol object, with the outbox that reaches WeChat's API (or the local fake)."""
+    from bot.conversation.handlers import router
+    from bot.wechat.client import WeChatClient
+    from bot.wechat.endpoint import WeChatEndpoint
+    from bot.wechat.outbound import Outbox
+
+    client = None
+    if settings.wechat_appid and settings.wechat_appsecret:
+        client = WeChatClient(base_url=settings.wechat_api_base, appid=settings.wechat_appid,
+                              secret=settings.wechat_appsecret, db=db)
+    outbox = Outbox(db=db, client=client, consumer_template=settings.wechat_template_consumer,
+                    staff_template=settings.wechat_template_staff, base_url=settings.public_base_url)
+    budget = float(settings.extra.get("wechat_reply_budget", 3.0))
+    return WeChatEndpoint(settings, db, router, outbox, budget=budget)

@@ -1,7 +1,9 @@
 """`flask --app bot ...` commands for operators."""
 from __future__ import annotations
 
+import io
 import sys
+from pathlib import Path
 
 import click
 from flask import Flask, current_app
@@ -15,6 +17,7 @@ from models import Bureau, Role, Ticket
 db_cli = AppGroup("db", help="Schema migrations (alembic).")
 staff_cli = AppGroup("staff", help="Staff accounts of bureaus, the desk, the office and merchants.")
 tickets_cli = AppGroup("tickets", help="Look at tickets from the command line.")
+merchants_cli = AppGroup("merchants", help="The merchant registry: CSV import and export.")
 
 
 @db_cli.command("upgrade")
@@ -102,6 +105,40 @@ def tickets_list(status: str | None, limit: int) -> None:
                        f"{names.get(t.handler_bureau_id, '-')}\t{created}")
 
 
+@merchants_cli.command("import")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--dry-run", is_flag=True, help="Check the file and report the counts; write nothing.")
+def merchants_import(path: Path, dry_run: bool) -> None:
+    """Insert or update merchants from a CSV (UTF-8, with or without BOM, or GB18030); all or nothing."""
+    from bot.dispatch.merchants import decode_csv_bytes, import_merchants
+
+    text = decode_csv_bytes(path.read_bytes())
+    with database().session() as session:
+        report = import_merchants(session, io.StringIO(text, newline=""), dry_run=dry_run)
+        if report.errors:
+            for error in report.errors:
+                click.echo(error, err=True)
+            raise click.ClickException(f"{len(report.errors)} error(s) in {path}; nothing imported")
+    suffix = " (dry run, nothing written)" if dry_run else ""
+    click.echo(f"merchants: {report.inserted} inserted, {report.updated} updated, "
+               f"{report.unchanged} unchanged{suffix}")
+
+
+@merchants_cli.command("export")
+@click.argument("path", type=click.Path(dir_okay=False, path_type=Path), required=False)
+def merchants_export(path: Path | None) -> None:
+    """Write the registry as CSV to PATH (UTF-8 with BOM, for Excel) or to standard output."""
+    from bot.dispatch.merchants import export_merchants
+
+    with database().session() as session:
+        if path is None:
+            count = export_merchants(session, sys.stdout)
+        else:
+            with path.open("w", encoding="utf-8-sig", newline="") as fh:
+                count = export_merchants(session, fh)
+    click.echo(f"merchants: {count} exported", err=True)
+
+
 @click.command("dev")
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=5000, show_default=True, type=int)
@@ -122,6 +159,7 @@ def dev_command(host: str, port: int) -> None:
 
 def register_cli(app: Flask) -> None:
     app.cli.add_command(dev_command)
+    app.cli.add_command(merchants_cli)
     app.cli.add_command(db_cli)
     app.cli.add_command(seed_command)
     app.cli.add_command(staff_cli)

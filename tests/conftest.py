@@ -77,3 +77,55 @@ def app(app_factory):
 @pytest.fixture
 def client(app):
     return app.test_client()
+
+
+# ---------------------------------------------------------------------------
+# a real trained model, trained once per corpus version and cached between runs
+@pytest.fixture(scope="session")
+def model_path(tmp_path_factory):
+    import shutil
+
+    from bot.classifier import datasets
+    from bot.classifier.runtime import train_default
+    from bot.core.config import ROOT
+
+    digest = datasets.digest(datasets.load_labelled(datasets.TRAIN))[:16]
+    cache = ROOT / ".pytest_cache" / "fangxin-model" / digest
+    model_file = cache / "sector_model.joblib"
+    if not model_file.exists() or not model_file.with_suffix(".json").exists():
+        cache.mkdir(parents=True, exist_ok=True)
+        train_default(model_file, TEST_SETTINGS["secret_key"], progress=lambda _: None)
+    target = tmp_path_factory.mktemp("model") / "sector_model.joblib"
+    shutil.copy(model_file, target)
+    shutil.copy(model_file.with_suffix(".json"), target.with_suffix(".json"))
+    return target
+
+
+@pytest.fixture(scope="session")
+def classifier(model_path):
+    from bot.classifier.model import SectorClassifier
+
+    return SectorClassifier.load(model_path, TEST_SETTINGS["secret_key"])
+
+
+@pytest.fixture
+def fake_wechat():
+    from bot.wechat.fake_api import FakeWeChatAPI
+
+    api = FakeWeChatAPI(TEST_SETTINGS["wechat_appid"], TEST_SETTINGS["wechat_appsecret"]).start()
+    yield api
+    api.stop()
+
+
+@pytest.fixture
+def bot_app(app_factory, model_path, fake_wechat):
+    """The whole service on this test's database, with a trained model and WeChat's API faked locally."""
+    return app_factory(fangxin_model_path=str(model_path), wechat_api_base=fake_wechat.base_url,
+                       wechat_template_consumer="TPL-CONSUMER", wechat_template_staff="TPL-STAFF")
+
+
+@pytest.fixture
+def user(bot_app):
+    from tests.wechat_user import WeChatUser
+
+    return WeChatUser(bot_app.test_client())

@@ -10,7 +10,7 @@ from sqlmodel import select
 from bot.core import clock
 from bot.wechat.client import WeChatAPIError, WeChatClient
 from bot.wechat.fake_api import FakeWeChatAPI
-from bot.wechat.outbound import ConsumerMessenger
+from bot.wechat.outbound import Outbox
 from models import AccessToken, Consumer, Notification
 
 APPID, SECRET = "wx0000000000000001", "test-app-secret"
@@ -103,17 +103,17 @@ def _consumer(db, last_inbound_hours_ago: float | None) -> int:
 
 def test_inside_48_hours_a_customer_service_message_is_sent_once(fake, db, client):
     consumer_id = _consumer(db, 47)
-    messenger = ConsumerMessenger(db=db, client=client, template_id="TPL")
-    note = messenger.send(consumer_id, "您的投诉已受理", kind="status", dedup_key="t1:accepted")
-    again = messenger.send(consumer_id, "您的投诉已受理", kind="status", dedup_key="t1:accepted")
+    messenger = Outbox(db=db, client=client, consumer_template="TPL")
+    note = messenger.send_to_consumer(consumer_id, "您的投诉已受理", kind="status", dedup_key="t1:accepted")
+    again = messenger.send_to_consumer(consumer_id, "您的投诉已受理", kind="status", dedup_key="t1:accepted")
     assert note.channel == "customer_service" and note.status == "sent" and again.id == note.id
     assert len(fake.sent("custom")) == 1 and fake.sent("template") == []
 
 
 def test_outside_48_hours_a_template_message_is_used_and_recorded(fake, db, client):
     consumer_id = _consumer(db, 49)
-    messenger = ConsumerMessenger(db=db, client=client, template_id="TPL")
-    note = messenger.send(consumer_id, "您的投诉已办结", kind="status", dedup_key="t1:resolved")
+    messenger = Outbox(db=db, client=client, consumer_template="TPL")
+    note = messenger.send_to_consumer(consumer_id, "您的投诉已办结", kind="status", dedup_key="t1:resolved")
     assert note.channel == "template" and note.status == "sent"
     assert "48-hour" in note.error
     assert fake.sent("custom") == [] and len(fake.sent("template")) == 1
@@ -124,14 +124,14 @@ def test_wechat_saying_out_of_window_falls_back_to_the_template(fake, db, client
     with db.session() as session:
         openid = session.get(Consumer, consumer_id).openid
     fake.state.out_of_window.add(openid)
-    note = ConsumerMessenger(db=db, client=client, template_id="TPL").send(
+    note = Outbox(db=db, client=client, consumer_template="TPL").send_to_consumer(
         consumer_id, "进展", kind="status", dedup_key="t2:x")
     assert note.channel == "template" and "45015" in note.error
 
 
 def test_without_a_template_the_console_inbox_keeps_it(fake, db, client):
     consumer_id = _consumer(db, None)
-    note = ConsumerMessenger(db=db, client=client, template_id=None).send(
+    note = Outbox(db=db, client=client, consumer_template=None).send_to_consumer(
         consumer_id, "进展", kind="status", dedup_key="t3:x")
     assert note.channel == "console" and note.status == "pending"
     with db.session() as session:

@@ -35,15 +35,16 @@ def _print_report(report: dict, title: str) -> None:
 
 
 def cmd_split(args) -> int:
-    if datasets.TEST.exists() and not args.force:
-        print(f"{datasets.TEST} exists: the frozen split is never regenerated (use --force only before "
-              "anyone has tuned against it)", file=sys.stderr)
-        return 1
+    """Rebuild train/test from sources/; a record's side depends only on its text, so it never moves."""
     records = datasets.load_sources()
-    train, test = datasets.make_split(records, test_share=args.test_share)
+    before = {r["text"] for r in datasets.load_labelled(datasets.TEST)} if datasets.TEST.exists() else set()
+    train, test = datasets.make_split(records)
+    test_texts = {r["text"] for r in test}
+    dropped = before - test_texts
     datasets.write_jsonl(datasets.TRAIN, train)
     datasets.write_jsonl(datasets.TEST, test)
-    print(f"train: {len(train)}  frozen test: {len(test)}")
+    print(f"train: {len(train)}  frozen test: {len(test)} ({len(test_texts - before)} new, "
+          f"{len(dropped)} no longer in sources/)")
     return 0
 
 
@@ -186,9 +187,7 @@ def main(argv: list[str] | None = None) -> int:
         p.add_argument("--text-column", help="column with the message text (auto-detected by default)")
         p.add_argument("--label-column", help="column with the label (auto-detected by default)")
 
-    p = sub.add_parser("split", help="make the frozen train/test split from training_data/sources (once)")
-    p.add_argument("--test-share", type=float, default=0.2)
-    p.add_argument("--force", action="store_true")
+    p = sub.add_parser("split", help="rebuild train.jsonl / test_frozen.jsonl from training_data/sources")
     p.set_defaults(func=cmd_split)
 
     p = sub.add_parser("train", help="train and save the model")

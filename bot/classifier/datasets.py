@@ -4,8 +4,6 @@ from __future__ import annotations
 import csv
 import hashlib
 import json
-import random
-from collections import defaultdict
 from pathlib import Path
 
 from bot.core.config import ROOT
@@ -106,19 +104,20 @@ def load_sources() -> list[dict]:
     return records
 
 
-def make_split(records: list[dict], test_share: float = 0.2, seed: int = 20261125) -> tuple[list[dict], list[dict]]:
-    """A stratified split, stable for a given corpus and seed."""
-    by_label: dict[str, list[dict]] = defaultdict(list)
-    for r in records:
-        by_label[r["label"]].append(r)
-    rng = random.Random(seed)
+def in_test_split(text: str, test_share: float = 0.2) -> bool:
+    """Membership is a function of the text alone, so the split never moves a record.
+
+    Adding messages to the corpus later assigns only the new ones; nothing
+    that was in the frozen test split can ever reach training.
+    """
+    bucket = int(hashlib.sha256(("fangxin-split:" + text).encode()).hexdigest()[:8], 16) % 10_000
+    return bucket < test_share * 10_000
+
+
+def make_split(records: list[dict], test_share: float = 0.2) -> tuple[list[dict], list[dict]]:
     train, test = [], []
-    for label in sorted(by_label):
-        items = sorted(by_label[label], key=lambda r: r["text"])
-        rng.shuffle(items)
-        cut = round(len(items) * test_share)
-        test.extend(items[:cut])
-        train.extend(items[cut:])
+    for record in records:
+        (test if in_test_split(record["text"], test_share) else train).append(record)
     return train, test
 
 

@@ -15,6 +15,7 @@ message when the handler finishes.
 from __future__ import annotations
 
 import concurrent.futures
+import contextvars
 import logging
 import time
 from dataclasses import dataclass, field
@@ -40,7 +41,7 @@ from bot.wechat.messages import (
     parse_message,
     parse_xml,
 )
-from bot.wechat.outbound import ConsumerMessenger
+from bot.wechat.outbound import Outbox
 from bot.wechat.replies import SUCCESS, split_text, text_reply_xml
 from bot.wechat.router import Router
 from bot.wechat.signature import SignatureError, check_signature, check_timestamp
@@ -87,12 +88,12 @@ class Processed:
 
 
 class WeChatEndpoint:
-    def __init__(self, settings: Settings, db: Database, router: Router, messenger: ConsumerMessenger,
+    def __init__(self, settings: Settings, db: Database, router: Router, outbox: Outbox,
                  budget: float = DEFAULT_BUDGET_SECONDS) -> None:
         self.settings = settings
         self.db = db
         self.router = router
-        self.messenger = messenger
+        self.outbox = outbox
         self.budget = budget
         self.crypto = (MessageCrypto(settings.wechat_token or "", settings.wechat_encoding_aes_key,
                                      settings.wechat_appid or "")
@@ -139,7 +140,8 @@ class WeChatEndpoint:
             log.warning("malformed /wechat POST: %s", exc)
             return Outcome(400, f"malformed message: {exc}")
 
-        future = _pool.submit(self._process, message, xml_text)
+        # the handler runs in the pool with this request's context (so clock.frozen() reaches it)
+        future = _pool.submit(contextvars.copy_context().run, self._process, message, xml_text)
         try:
             processed = future.result(timeout=self.budget)
         except concurrent.futures.TimeoutError:
@@ -237,12 +239,10 @@ class WeChatEndpoint:
     def _after_response(self, processed: Processed, skip_first: bool) -> None:
         parts = split_text(processed.reply) if processed.reply else []
         rest = parts[1:] if skip_first else parts
-        if not rest and not processed.after_commit:
-            return
-        _pool.submit(self._run_after, processed, rest, 1 if skip_first else 0)
+        _pool.submit(contextvars.copy_context().run, self._run_after, processed, rest, 1 if skip_first else 0)
 
     def _run_after(self, processed: Processed, parts: list[str], offset: int) -> None:
-        for hook in processed.after_commit:
+        for hook in [*processed.after_commit, self.outbox.deliver_pending]:
             try:
                 hook()
             except Exception:  # one failing notification must not stop the others
@@ -250,7 +250,8 @@ class WeChatEndpoint:
         if parts:
             consumer_id = self._consumer_id_of(processed.inbound_id)
             for index, part in enumerate(parts, start=offset):
-                self.messenger.send(consumer_id, part, kind="reply", dedup_key=f"reply:{processed.inbound_id}:{index}")
+                self.outbox.send_to_consumer(consumer_id, part, kind="reply",
+                                             dedup_key=f"reply:{processed.inbound_id}:{index}")
 
     def _consumer_id_of(self, inbound_id: int | None) -> int:
         with self.db.session() as session:
