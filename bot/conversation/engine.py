@@ -407,7 +407,11 @@ def _on_choose_sector(state: dict, text: str, svc: Services) -> str:
 # ---------------------------------------------------------------------------
 # filling in the draft, one question at a time
 def _missing(draft: dict) -> list[str]:
-    return [f for f in QUESTION_ORDER if draft.get(f) in (None, "") and f not in draft.get("skipped", [])]
+    """Fields still to ask, in order; where an online purchase happened is not asked."""
+    skipped = set(draft.get("skipped", []))
+    if draft.get("online"):
+        skipped.add("town")
+    return [f for f in QUESTION_ORDER if draft.get(f) in (None, "") and f not in skipped]
 
 
 def _advance(state: dict, svc: Services) -> str:
