@@ -562,8 +562,7 @@ def _summary(state: dict, svc: Services) -> str:
     lines.append(f"电话：{_mask(draft.get('phone'))}")
     if draft.get("attachments"):
         lines.append(f"证据：{len(draft['attachments'])}份")
-    preview = draft["text"] if len(draft["text"]) <= 60 else draft["text"][:60] + "…"
-    lines.append(f"说明：{preview}")
+    lines.append(f"说明：{draft['text']}")
     lines.extend(_rights(decision))
     lines.append(texts.SUMMARY_TAIL)
     return "\n".join(lines)
