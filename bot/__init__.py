@@ -1,17 +1,28 @@
-"""fangxin (放心): consumer complaints from WeChat to the bureau that must handle them."""
+"""fangxin (放心): consumer complaints from WeChat to the bureau that must handle them.
+
+Importing `bot` stays cheap (no Flask, no SQLAlchemy): the classifier's
+cold start in a worker or a CLI pays only for what it uses.
+"""
 from __future__ import annotations
 
 import logging
+from typing import TYPE_CHECKING
 
-from flask import Flask
+if TYPE_CHECKING:
+    from flask import Flask
 
-from bot.core.config import Settings, load_settings
-from bot.core.db import Database
+    from bot.core.config import Settings
+    from bot.core.db import Database
 
 
-def create_app(overrides: dict | None = None) -> Flask:
+def create_app(overrides: dict | None = None) -> "Flask":
     """App factory: `flask --app bot ...` and gunicorn `bot:create_app()` both land here."""
-    settings: Settings = load_settings(overrides)
+    from flask import Flask
+
+    from bot.core.config import load_settings
+    from bot.core.db import Database
+
+    settings = load_settings(overrides)
     settings.instance_path.mkdir(parents=True, exist_ok=True)
     app = Flask(__name__, instance_path=str(settings.instance_path), instance_relative_config=False)
     app.config.update(
@@ -34,7 +45,7 @@ def create_app(overrides: dict | None = None) -> Flask:
     return app
 
 
-def _wechat_endpoint(settings: Settings, db: Database):
+def _wechat_endpoint(settings: "Settings", db: "Database"):
     """The /wechat protocol object, with the outbox that reaches WeChat's API (or the local fake)."""
     from bot.conversation.handlers import router
     from bot.wechat.client import WeChatClient

@@ -89,7 +89,13 @@ def model_path(tmp_path_factory):
     from bot.classifier.runtime import train_default
     from bot.core.config import ROOT
 
-    digest = datasets.digest(datasets.load_labelled(datasets.TRAIN))[:16]
+    import hashlib
+
+    code = hashlib.sha256()
+    for source in sorted((ROOT / "bot" / "classifier").glob("*")) + sorted((ROOT / "reference_data").glob("*.json")):
+        if source.is_file():
+            code.update(source.read_bytes())
+    digest = (datasets.digest(datasets.load_labelled(datasets.TRAIN))[:12] + code.hexdigest()[:8])
     cache = ROOT / ".pytest_cache" / "fangxin-model" / digest
     model_file = cache / "sector_model.joblib"
     if not model_file.exists() or not model_file.with_suffix(".json").exists():

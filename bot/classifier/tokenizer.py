@@ -23,6 +23,7 @@ _NUMBER = re.compile(r"[0-9０-９][0-9０-９.,，]*")
 _NOT_WORD = re.compile(r"[^\w\u4e00-\u9fff]+")
 DICT_FILE = Path(__file__).with_name("domain_dict.txt")
 
+DOMAIN_WORD_FREQ = 2000  # one explicit frequency, so jieba and rjieba weigh the domain words identically
 _lock = threading.Lock()
 _backends: dict[str, Callable[[str], list[str]]] = {}
 _preferred = "jieba"
@@ -54,7 +55,7 @@ def _load(name: str) -> Callable[[str], list[str]]:
             import rjieba
 
             for word in domain_words():
-                rjieba.add_word(word, None, None)
+                rjieba.add_word(word, DOMAIN_WORD_FREQ, None)
             cut = rjieba.cut
         else:
             import jieba
@@ -62,7 +63,7 @@ def _load(name: str) -> Callable[[str], list[str]]:
             jieba.setLogLevel(logging.WARNING)
             jieba.initialize()
             for word in domain_words():
-                jieba.add_word(word)
+                jieba.add_word(word, freq=DOMAIN_WORD_FREQ)
             cut = jieba.lcut
         _backends[name] = cut
         return cut

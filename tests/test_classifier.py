@@ -1,0 +1,195 @@
+"""The sector classifier: the tie-breaking rules, persistence, and training on other people's files."""
+from __future__ import annotations
+
+import csv
+import json
+import shutil
+
+import pytest
+
+from bot.classifier import datasets, tokenizer
+from bot.classifier.cli import main as classifier_cli
+from bot.classifier.model import ModelError, ModelVersionError, SectorClassifier
+from tests.conftest import TEST_SETTINGS
+
+SECRET = TEST_SETTINGS["secret_key"]
+
+# Each rule of ../shared/sectors.md "Deciding between sectors", with messages written for this test
+# (none of them is in training_data/): the channel points one way, the rule decides the other.
+RULES = [
+    # 1. food, medicine, grain and oil, farm inputs keep their sector whatever the channel
+    ("拼多多下单的全麦吐司，拆开就长了绿毛，保质期还没到", "food"),
+    ("抖音直播间买的褪黑素软糖，吃了心慌，包装上没有生产许可证号", "food"),
+    ("网上药房买的阿莫西林，批号查不到，怀疑是假药", "medical_products"),
+    ("京东上买的五常大米，煮出来一股霉味，根本不是新米", "grain_oil"),
+    ("淘宝买的西瓜种子，种下去半个月一棵芽都没出", "agri_inputs"),
+    # 2. a restaurant meal or a takeaway is catering
+    ("饿了么点的黄焖鸡米饭，鸡肉是馊的，吃完拉了一晚上肚子", "catering"),
+    ("美团外卖的炒饭里有一根钢丝球的铁丝", "catering"),
+    # 3. a service booked online keeps its own sector
+    ("携程订的乌镇民宿，到了说没房了，订金也不退", "tourism"),
+    ("在App上买的考研网课，老师换人了，申请退款说虚拟商品不退", "education_training"),
+    ("滴滴打车司机故意绕路，多收了我四十多块", "transport"),
+    ("王者荣耀充值六百四十八，钻石一直没到账，客服不理人", "culture_entertainment"),
+    ("手机上借的网贷，砍头息扣了三成，还天天打电话骚扰我家人", "finance"),
+    # 4. a parcel's journey is express delivery; a wrong item from the seller is online shopping
+    ("中通快递把我的包裹弄丢了，快递员说签收了，我根本没收到", "express_delivery"),
+    ("网购的电饭煲在运输途中被压坏了，外箱全瘪了，快递员不认", "express_delivery"),
+    ("淘宝买的黑色运动鞋，卖家发来的是白色的还小两码，不给换", "online_shopping"),
+    # 5. a handset is a good, the plan is telecom
+    ("在营业厅旁边的手机店买的华为手机，三天就黑屏，店里不给换", "general_goods"),
+    ("移动给我开通了十几块的视频彩铃，我从来没订过，每个月都扣钱", "telecom"),
+    # 6. other goods bought online are online shopping
+    ("唯品会买的羊绒大衣，吊牌写百分百羊绒，检测出来是腈纶", "online_shopping"),
+    # 7. aimed at the maker or a factory outlet is factory products; a shop problem is general goods
+    ("濮院一家羊毛衫厂的门市部，毛衣洗一次就变形，厂里说生产没问题", "factory_products"),
+    ("百货商场买的毛衣，标价两百九，收银台收了三百九，商场不承认", "general_goods"),
+]
+
+
+@pytest.mark.parametrize("text, expected", RULES)
+def test_tie_breaking_rules(classifier, text, expected):
+    prediction = classifier.predict(text)
+    assert prediction.label == expected, (text, prediction.top)
+
+
+def test_rule_examples_are_not_training_data():
+    train_texts = {r["text"] for r in datasets.load_labelled(datasets.TRAIN)}
+    assert not any(text in train_texts for text, _ in RULES)
+
+
+@pytest.mark.parametrize("text", ["你好，请问在吗", "上次投诉的那个事处理得怎么样了", "谢谢你们，问题已经解决了",
+                                  "老板拖欠我三个月工资，怎么办", "邻居家装修太吵了"])
+def test_not_a_complaint(classifier, text):
+    assert classifier.predict(text).label == "none", classifier.predict(text).top
+
+
+def test_predictions_give_three_sectors_summing_below_one_and_reasons(classifier):
+    prediction = classifier.predict("乌镇老街饭店吃饭被多收了两百块，要求退款")
+    assert len(prediction.top) == 3 and prediction.top[0][0] == prediction.label
+    assert prediction.top[0][1] >= prediction.top[1][1] >= prediction.top[2][1]
+    assert 0 < sum(p for _, p in prediction.top) <= 1.0001
+    reasons = classifier.explain("乌镇老街饭店吃饭被多收了两百块，要求退款")
+    assert reasons and all(weight > 0 for _, weight in reasons)
+    assert any("饭" in term for term, _ in reasons)
+
+
+def test_threshold_comes_from_training_and_marks_unsure_predictions(classifier):
+    assert 0.3 <= classifier.threshold <= 0.8
+    vague = classifier.predict("买的东西坏了找谁")
+    assert vague.confident == (vague.confidence >= classifier.threshold)
+
+
+# -- persistence ------------------------------------------------------------------------------
+def copy_model(model_path, tmp_path):
+    target = tmp_path / "m.joblib"
+    shutil.copy(model_path, target)
+    shutil.copy(model_path.with_suffix(".json"), target.with_suffix(".json"))
+    return target
+
+
+def test_a_model_from_another_sklearn_version_is_refused_with_a_retrain_hint(model_path, tmp_path):
+    target = copy_model(model_path, tmp_path)
+    meta = json.loads(target.with_suffix(".json").read_text())
+    meta["sklearn_version"] = "0.24.2"
+    target.with_suffix(".json").write_text(json.dumps(meta))
+    with pytest.raises(ModelVersionError) as info:
+        SectorClassifier.load(target, SECRET)
+    assert "0.24.2" in str(info.value) and "python -m bot.classifier train" in str(info.value)
+
+
+def test_a_model_file_this_installation_did_not_write_is_never_loaded(model_path, tmp_path):
+    target = copy_model(model_path, tmp_path)
+    with pytest.raises(ModelError, match="signature"):
+        SectorClassifier.load(target, "another-installation's-secret")
+    # a tampered file with the original metadata
+    with target.open("ab") as fh:
+        fh.write(b"\x00evil")
+    with pytest.raises(ModelError, match="signature"):
+        SectorClassifier.load(target, SECRET)
+
+
+def test_a_missing_model_says_how_to_train(tmp_path):
+    with pytest.raises(ModelError, match="python -m bot.classifier train"):
+        SectorClassifier.load(tmp_path / "nothing.joblib", SECRET)
+
+
+def test_rjieba_cuts_exactly_like_jieba_on_the_corpus():
+    texts = [r["text"] for r in datasets.load_sources()]
+    different = [t for t in texts if tokenizer.words(t, "jieba") != tokenizer.words(t, "rjieba")]
+    assert different == []
+
+
+def test_fast_path_gives_the_same_answers_as_jieba(classifier):
+    texts = [r["text"] for r in datasets.load_labelled(datasets.TEST)][:300]
+    previous = tokenizer.segmenter()
+    try:
+        tokenizer.use_segmenter("jieba")
+        with_jieba = [p.label for p in classifier.predict_many(texts)]
+        tokenizer.use_segmenter("rjieba")
+        with_rjieba = [p.label for p in classifier.predict_many(texts)]
+    finally:
+        tokenizer.use_segmenter(previous)
+    assert with_jieba == with_rjieba
+
+
+# -- any labelled file ---------------------------------------------------------------------------
+HOTLINE_ROWS = [
+    ("来电反映某小区电梯经常停运，物业不修", "物业"), ("反映楼道灯坏了物业一个月没修", "物业"),
+    ("业主反映物业费上涨未公示", "物业"), ("反映停车费乱收", "物业"), ("物业不给开发票", "物业"),
+    ("物业保安态度差", "物业"), ("来电反映超市卖过期牛奶", "食品"), ("面包里有异物", "食品"),
+    ("买的饮料胀气了还在卖", "食品"), ("月饼发霉", "食品"), ("零食没有生产日期", "食品"),
+    ("熟食店卫生差", "食品"),
+]
+
+
+def write_hotline_csv(path, encoding="gb18030"):
+    with path.open("w", encoding=encoding, newline="") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(["工单编号", "诉求内容", "行业分类"])
+        for i, (text, label) in enumerate(HOTLINE_ROWS * 3):
+            writer.writerow([f"GD{i:05d}", f"{text}（{i}）", label])
+
+
+def test_cv_on_a_hotline_export_in_gb18030_csv(tmp_path, capsys):
+    path = tmp_path / "hotline.csv"
+    write_hotline_csv(path)
+    assert classifier_cli(["cv", str(path), "--folds", "3", "--json"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert result["n"] == 36 and result["folds"] == 3 and 0 <= result["accuracy"] <= 1
+    assert {"accuracy_std", "macro_f1", "macro_f1_std"} <= result.keys()
+
+
+def test_train_and_evaluate_on_an_xlsx_export(tmp_path, capsys, monkeypatch):
+    from openpyxl import Workbook
+
+    book = Workbook()
+    sheet = book.active
+    sheet.append(["内容", "分类"])
+    for text, label in HOTLINE_ROWS * 4:
+        sheet.append([text, label])
+    path = tmp_path / "hotline.xlsx"
+    book.save(path)
+    monkeypatch.setenv("FANGXIN_INSTANCE", str(tmp_path))
+    monkeypatch.setenv("SECRET_KEY", SECRET)
+    out = tmp_path / "hotline_model.joblib"
+    assert classifier_cli(["train", "--data", str(path), "--out", str(out)]) == 0
+    assert classifier_cli(["evaluate", str(path), "--model", str(out), "--json"]) == 0
+    report = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert set(report["per_class"]) == {"物业", "食品"}
+
+
+def test_a_file_without_recognisable_columns_says_which_to_name(tmp_path, capsys):
+    path = tmp_path / "odd.csv"
+    path.write_text("a,b\nx,y\n", encoding="utf-8")
+    assert classifier_cli(["cv", str(path)]) == 2
+    assert "--text-column" in capsys.readouterr().err
+
+
+def test_evaluate_json_has_the_promised_keys(model_path, capsys, monkeypatch):
+    monkeypatch.setenv("SECRET_KEY", SECRET)
+    assert classifier_cli(["evaluate", str(datasets.TEST), "--model", str(model_path), "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert {"accuracy", "macro_f1", "per_class", "fields"} <= report.keys()
+    assert set(report["fields"]) == {"town", "amount", "phone", "merchant"}
+    assert len(report["per_class"]) == 18
