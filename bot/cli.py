@@ -18,6 +18,55 @@ db_cli = AppGroup("db", help="Schema migrations (alembic).")
 staff_cli = AppGroup("staff", help="Staff accounts of bureaus, the desk, the office and merchants.")
 tickets_cli = AppGroup("tickets", help="Look at tickets from the command line.")
 merchants_cli = AppGroup("merchants", help="The merchant registry: CSV import and export.")
+replay_cli = AppGroup("replay", help="Replay the classifier's frozen test split through the real code (rolled back).")
+
+
+def _replay_inputs(path: str | None):
+    from bot.classifier import datasets
+    from bot.classifier.runtime import get_classifier
+
+    cfg = settings()
+    records = datasets.load_labelled(Path(path) if path else datasets.TEST)
+    return get_classifier(cfg.model_path, cfg.secret_key), records
+
+
+@replay_cli.command("turns")
+@click.option("--file", "path", help="labelled JSONL (default: training_data/test_frozen.jsonl)")
+@click.option("--keep", is_flag=True, help="Keep the replayed tickets instead of rolling back.")
+def replay_turns_command(path: str | None, keep: bool) -> None:
+    """Median consumer turns from a first message to a submitted ticket."""
+    from bot.replay import replay_turns
+
+    classifier, records = _replay_inputs(path)
+    complaints = [r for r in records if r["label"] != "none"]
+    with database().session() as session:
+        report = replay_turns(session, classifier, complaints)
+        if not keep:
+            session.rollback()
+    counts = {n: report.turns.count(n) for n in sorted(set(report.turns))}
+    click.echo(f"{len(report.turns)} of {report.records} complaints filed; median turns {report.median:g}; "
+               f"distribution {counts}; {report.not_filed} not filed (the bot took them for non-complaints)")
+
+
+@replay_cli.command("dispatch")
+@click.option("--file", "path", help="labelled JSONL (default: training_data/test_frozen.jsonl)")
+@click.option("--keep", is_flag=True, help="Keep the replayed tickets instead of rolling back.")
+def replay_dispatch_command(path: str | None, keep: bool) -> None:
+    """Submit each message as a ticket and count where it went: each bureau, triage, direct settlement."""
+    from bot.replay import replay_dispatch
+
+    classifier, records = _replay_inputs(path)
+    with database().session() as session:
+        report = replay_dispatch(session, classifier, records)
+        if not keep:
+            session.rollback()
+    total = sum(report.by_route.values())
+    click.echo(f"{len(records)} messages: {total} tickets, {report.not_complaints} not complaints")
+    for status, n in report.by_route.most_common():
+        click.echo(f"  {status:20} {n:5d}")
+    click.echo("by handler:")
+    for name, n in report.by_bureau.most_common():
+        click.echo(f"  {name:30} {n:5d}")
 
 
 @db_cli.command("upgrade")
@@ -160,6 +209,7 @@ def dev_command(host: str, port: int) -> None:
 def register_cli(app: Flask) -> None:
     app.cli.add_command(dev_command)
     app.cli.add_command(merchants_cli)
+    app.cli.add_command(replay_cli)
     app.cli.add_command(db_cli)
     app.cli.add_command(seed_command)
     app.cli.add_command(staff_cli)
