@@ -18,6 +18,7 @@ db_cli = AppGroup("db", help="Schema migrations (alembic).")
 staff_cli = AppGroup("staff", help="Staff accounts of bureaus, the desk, the office and merchants.")
 tickets_cli = AppGroup("tickets", help="Look at tickets from the command line.")
 merchants_cli = AppGroup("merchants", help="The merchant registry: CSV import and export.")
+jobs_cli = AppGroup("jobs", help="Scheduled jobs: list them, or run one as of any moment.")
 replay_cli = AppGroup("replay", help="Replay the classifier's frozen test split through the real code (rolled back).")
 
 
@@ -188,6 +189,64 @@ def merchants_export(path: Path | None) -> None:
     click.echo(f"merchants: {count} exported", err=True)
 
 
+def _job_context():
+    from bot.jobs.tasks import JobContext
+
+    return JobContext(db=database(), settings=settings(), outbox=current_app.extensions["wechat_endpoint"].outbox)
+
+
+def _jobs():
+    import os
+
+    from bot.jobs.tasks import configured_jobs
+
+    return configured_jobs(os.environ.get("FANGXIN_JOB_INTERVALS"))
+
+
+@jobs_cli.command("list")
+@click.option("--now", "now_text", help="ISO-8601 moment (Asia/Shanghai if no offset); default: now")
+def jobs_list(now_text: str | None) -> None:
+    """Each job, its schedule, its last run and its next run."""
+    from bot.jobs import runs
+
+    now = clock.parse_moment(now_text) if now_text else clock.now()
+    for job in _jobs().values():
+        schedule = (f"every {job.every_seconds}s" if job.every_seconds
+                    else f"weekly, {'一二三四五六日'[job.weekday]} {job.hour:02d}:{job.minute:02d}")
+        last = runs.last_done(database(), job.name)
+        last_text = f"{last.period} ({last.summary})" if last else "never"
+        click.echo(f"{job.name:14} {schedule:18} next {job.next_run(now).strftime('%Y-%m-%d %H:%M:%S')}  "
+                   f"last {last_text}\n{'':14} {job.description}")
+
+
+@jobs_cli.command("run")
+@click.argument("name")
+@click.option("--now", "now_text", help="ISO-8601 moment to run the job as of (time travel); default: now")
+def jobs_run(name: str, now_text: str | None) -> None:
+    """Run one job once for the schedule slot of --now (a re-run of the same slot does nothing)."""
+    from bot.jobs.tasks import run_job
+
+    jobs = _jobs()
+    if name not in jobs:
+        raise click.ClickException(f"unknown job {name!r}; one of: {', '.join(jobs)}")
+    now = clock.parse_moment(now_text) if now_text else clock.now()
+    click.echo(run_job(_job_context(), name, now, "cli", jobs))
+
+
+@click.command("scheduler")
+@with_appcontext
+def scheduler_command() -> None:
+    """Run the job scheduler in this process (leader-elected through the database; start several)."""
+    import os
+
+    from bot.jobs.scheduler import SchedulerService
+
+    service = SchedulerService(_job_context(), _jobs(),
+                               ttl_seconds=float(os.environ.get("FANGXIN_SCHEDULER_TTL", 15)),
+                               renew_seconds=float(os.environ.get("FANGXIN_SCHEDULER_RENEW", 5)))
+    service.start()
+
+
 @click.command("dev")
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=5000, show_default=True, type=int)
@@ -210,6 +269,8 @@ def register_cli(app: Flask) -> None:
     app.cli.add_command(dev_command)
     app.cli.add_command(merchants_cli)
     app.cli.add_command(replay_cli)
+    app.cli.add_command(jobs_cli)
+    app.cli.add_command(scheduler_command)
     app.cli.add_command(db_cli)
     app.cli.add_command(seed_command)
     app.cli.add_command(staff_cli)

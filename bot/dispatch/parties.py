@@ -34,16 +34,18 @@ def town_station(session: Session, town_code: str | None) -> Bureau | None:
                                              Bureau.town_code == town_code)).first()
 
 
-def notify_bureau_staff(session: Session, bureau_id: int, ticket: Ticket, kind: str, body: str,
-                        roles: tuple[str, ...] | None = None) -> int:
+def notify_bureau_staff(session: Session, bureau_id: int, ticket: Ticket | None, kind: str, body: str,
+                        roles: tuple[str, ...] | None = None, title: str | None = None) -> int:
     """Every active staff member of the bureau (optionally only some roles) gets it in the inbox."""
     query = select(Staff).where(Staff.bureau_id == bureau_id, Staff.active == True)  # noqa: E712
     if roles:
         query = query.where(Staff.role.in_(roles))
+    scope = f"ticket:{ticket.id}" if ticket is not None else f"bureau:{bureau_id}"
     count = 0
     for staff in session.exec(query):
-        notify_staff(session, staff, dedup_key=f"ticket:{ticket.id}:{kind}:{staff.id}", kind=kind.split(":")[0],
-                     title=f"投诉 {ticket.number}", body=body, ticket_id=ticket.id)
+        notify_staff(session, staff, dedup_key=f"{scope}:{kind}:{staff.id}", kind=kind.split(":")[0],
+                     title=title or f"投诉 {ticket.number}", body=body,
+                     ticket_id=ticket.id if ticket is not None else None)
         count += 1
     return count
 

@@ -1,0 +1,1 @@
+"""Scheduled jobs: deadline escalation, weekly digests, the outbox; run exactly once by an elected leader."""
