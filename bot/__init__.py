@@ -36,13 +36,40 @@ def create_app(overrides: dict | None = None) -> "Flask":
     for name in ("bot", "alembic.runtime.migration"):
         logging.getLogger(name).setLevel(logging.INFO)
 
+    from datetime import timedelta
+
+    from flask_wtf.csrf import CSRFProtect
+
     from bot import routes
     from bot.cli import register_cli
+    from bot.console import bp as console_bp
 
+    app.config.update(PERMANENT_SESSION_LIFETIME=timedelta(hours=12), SESSION_COOKIE_HTTPONLY=True,
+                      SESSION_COOKIE_SAMESITE="Lax", SESSION_COOKIE_SECURE=settings.public_base_url.startswith("https"),
+                      WTF_CSRF_TIME_LIMIT=None)
+    csrf = CSRFProtect(app)
     app.extensions["wechat_endpoint"] = _wechat_endpoint(settings, app.extensions["fangxin_db"])
     app.register_blueprint(routes.bp)
+    csrf.exempt(routes.bp)  # WeChat signs its requests; there is no browser session to forge
+    app.register_blueprint(console_bp)
+    for module in ("bot.api", "bot.simulator"):
+        _register_optional(app, csrf, module, settings)
     register_cli(app)
     return app
+
+
+def _register_optional(app, csrf, module: str, settings) -> None:
+    """Blueprints that decide themselves whether they apply (the simulator only in development)."""
+    import importlib
+
+    try:
+        package = importlib.import_module(module)
+    except ModuleNotFoundError as exc:
+        if exc.name == module:
+            return
+        raise
+    if hasattr(package, "register"):
+        package.register(app, csrf, settings)
 
 
 def _wechat_endpoint(settings: "Settings", db: "Database"):

@@ -648,7 +648,7 @@ def _submit(state: dict, svc: Services) -> str:
     calendar = svc.calendar()
     decision = assess(svc.session, facts, calendar, svc.now, svc.threshold)
     ticket = submit(svc.session, facts, svc.consumer, calendar, svc.threshold, svc.now,
-                    attachments=draft.get("attachments", []))
+                    attachments=draft.get("attachments", []), messages=draft.get("messages", []))
     if facts.phone and not svc.consumer.phone:
         svc.consumer.phone = facts.phone
         svc.session.add(svc.consumer)

@@ -49,6 +49,8 @@ def _turn(ctx: InboundContext, fn: Callable[[dict, engine.Services], str | None]
     services = engine.Services(session=session, consumer=ctx.consumer, predict=classifier.predict,
                                threshold=classifier.threshold, calendar=lambda: load_calendar(session), now=ctx.now)
     reply = fn(state, services)
+    if state.get("draft") is not None:
+        state["draft"].setdefault("messages", []).append(ctx.inbound.id)
     if state.pop("needs_human", False):
         conversation.needs_human = True
     ticket_number = state.get("last_ticket")

@@ -119,7 +119,8 @@ def assess(session: Session, facts: Facts, calendar: WorkingCalendar, now: datet
 
 
 def submit(session: Session, facts: Facts, consumer: Consumer, calendar: WorkingCalendar,
-           threshold: float = 0.5, now: datetime | None = None, attachments: list[int] | None = None) -> Ticket:
+           threshold: float = 0.5, now: datetime | None = None, attachments: list[int] | None = None,
+           messages: list[int] | None = None) -> Ticket:
     """Create the ticket and route it; everything happens in the caller's transaction."""
     now = now or clock.now()
     decision = assess(session, facts, calendar, now, threshold)
@@ -150,6 +151,13 @@ def submit(session: Session, facts: Facts, consumer: Consumer, calendar: Working
                                                                 Attachment.consumer_id == consumer.id)):
             attachment.ticket_id = ticket.id
             session.add(attachment)
+    if messages:  # the consumer's own messages that made up the complaint: evidence on the ticket
+        from models import InboundMessage
+
+        for message in session.exec(select(InboundMessage).where(InboundMessage.id.in_(messages),
+                                                                 InboundMessage.openid == consumer.openid)):
+            message.ticket_id = ticket.id
+            session.add(message)
     match = decision.merchant_match
     audit.record(session, ticket, audit.SYSTEM, "merchant_matched" if merchant else "merchant_unmatched",
                  rule=f"merchant:{match.method}", at=now,

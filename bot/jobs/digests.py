@@ -15,11 +15,10 @@ from pathlib import Path
 from sqlalchemy import and_, case, func, or_
 from sqlmodel import Session, select
 
-from bot.classifier.labels import sector_names
 from bot.core import clock
 from bot.dispatch.parties import bureau_by_code, notify_bureau_staff
 from bot.wechat.outbound import notify_staff
-from models import Bureau, Merchant, Role, Staff, Ticket, TicketStatus
+from models import Bureau, Merchant, Role, Sector, Staff, Ticket, TicketStatus
 
 OPEN = tuple(TicketStatus.open_states())
 HANDLED = (TicketStatus.ACCEPTED, TicketStatus.RESOLVED, TicketStatus.CLOSED, TicketStatus.REJECTED,
@@ -29,6 +28,10 @@ STAGE_NAMES = {"triage": "待分拣", "direct_settlement": "商家和解中", "d
                "disputed": "管辖协调中"}
 HOTSPOT_MERCHANT_COUNT = 3
 HOTSPOT_SECTOR_MIN = 3
+
+
+def sector_names(session: Session) -> dict[str, str]:
+    return {s.key: s.name for s in session.exec(select(Sector))}
 
 
 def week_period(now: datetime) -> str:
@@ -85,7 +88,7 @@ def _bureau_file(session: Session, bureau: Bureau, now: datetime, folder: Path, 
     book = Workbook(write_only=True)
     sheet = book.create_sheet("未办结投诉")
     sheet.append(["单号", "是否超期", "阶段", "类别", "商家", "受理日期", "已过天数", "本单位身份", "链接"])
-    names = sector_names()
+    names = sector_names(session)
     by_age: dict[str, int] = {name: 0 for _, name in AGE_BUCKETS}
     by_stage: dict[str, int] = defaultdict(int)
     top: list[str] = []
@@ -133,7 +136,7 @@ def city_figures(session: Session, now: datetime) -> dict:
     last_week = dict(session.exec(select(Ticket.sector_key, func.count(Ticket.id))
                                   .where(Ticket.created_at >= two_weeks_ago, Ticket.created_at < week_ago)
                                   .group_by(Ticket.sector_key)).all())
-    names = sector_names()
+    names = sector_names(session)
     sectors = [(names.get(key, "待分拣"), n, last_week.get(key, 0)) for key, n in this_week.items()
                if n >= HOTSPOT_SECTOR_MIN and n >= 2 * last_week.get(key, 0) and key]
     return {
