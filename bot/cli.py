@@ -247,22 +247,64 @@ def scheduler_command() -> None:
     service.start()
 
 
+DEMO_PASSWORD = "fangxin-demo"
+DEMO_ACCOUNTS = [("admin", "市场监管局", "admin", "系统管理员"), ("office", "放心消费办", "city_office", "放心消费办"),
+                 ("desk", "市消费投诉受理中心", "triage", "受理中心分拣员"), ("samr", "市场监管局", "handler", "市场监管局经办人"),
+                 ("samr_head", "市场监管局", "bureau_head", "市场监管局负责人"), ("commerce", "商务局", "handler", "商务局经办人")]
+
+
 @click.command("dev")
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=5000, show_default=True, type=int)
-@with_appcontext
 def dev_command(host: str, port: int) -> None:
-    """Migrate, seed and serve on SQLite (or DATABASE_URL) for a developer or an evaluator."""
+    """Development run: migrate, seed, train the model if absent, fake WeChat's API locally, serve.
+
+    Also loads the sample merchants and demo staff accounts into an empty
+    database, and enables the consumer simulator at /simulator.
+    """
     from werkzeug.serving import run_simple
 
+    from bot import create_app
+    from bot.classifier.runtime import get_classifier
+    from bot.core.config import load_settings
+    from bot.core.db import Database
+    from bot.dispatch.merchants import decode_csv_bytes, import_merchants
     from bot.seed import seed
+    from bot.staff import create_staff
+    from bot.wechat.fake_api import FakeWeChatAPI
+    from models import Merchant, Staff
 
-    cfg = settings()
+    base = load_settings()
+    overrides = {"fangxin_env": "development", "wechat_token": base.wechat_token or "fangxin-dev-token",
+                 "wechat_appid": base.wechat_appid or "wxfangxindev00001",
+                 "wechat_appsecret": base.wechat_appsecret or "fangxin-dev-secret"}
+    if base.wechat_api_base == "https://api.weixin.qq.com":
+        fake = FakeWeChatAPI(overrides["wechat_appid"], overrides["wechat_appsecret"]).start()
+        overrides["wechat_api_base"] = fake.base_url
+        click.echo(f"fake WeChat API on {fake.base_url}")
+    cfg = load_settings(overrides)
     migrate.upgrade(cfg.database_url)
-    with database().session() as session:
+    db = Database(cfg.database_url)
+    with db.session() as session:
         seed(session)
-    click.echo(f"fangxin on http://{host}:{port}  (database: {cfg.database_url})")
-    run_simple(host, port, current_app._get_current_object(), threaded=True, use_reloader=False)
+        if session.exec(select(Merchant)).first() is None:
+            from bot.core.config import ROOT
+
+            sample = ROOT / "reference_data" / "merchants_sample.csv"
+            import_merchants(session, io.StringIO(decode_csv_bytes(sample.read_bytes()), newline=""))
+            click.echo("loaded the sample merchants")
+        if session.exec(select(Staff)).first() is None:
+            for username, bureau, role, name in DEMO_ACCOUNTS:
+                create_staff(session, username=username, bureau=bureau, role=role, password=DEMO_PASSWORD,
+                             display_name=name)
+            click.echo(f"demo accounts ({DEMO_PASSWORD}): " + ", ".join(a[0] for a in DEMO_ACCOUNTS))
+    db.dispose()
+    click.echo("loading the classifier (training it first if there is no model yet) ...")
+    model = get_classifier(cfg.model_path, cfg.secret_key)
+    click.echo(f"model ready (threshold {model.threshold})")
+    app = create_app(overrides)
+    click.echo(f"fangxin on http://{host}:{port}  console /console  simulator /simulator  (database: {cfg.database_url})")
+    run_simple(host, port, app, threaded=True, use_reloader=False)
 
 
 def register_cli(app: Flask) -> None:

@@ -1,11 +1,13 @@
-"""Staff accounts: creation with validation, and authentication."""
+"""Staff accounts: creation with validation, authentication, and administration (tokens, WeChat, disabling)."""
 from __future__ import annotations
+
+import re
 
 from sqlalchemy import or_
 from sqlmodel import Session, select
 
 from bot.core import clock
-from bot.core.security import hash_password, verify_password
+from bot.core.security import hash_password, new_token, token_digest, verify_password
 from models import Bureau, BureauKind, Role, Staff
 
 MIN_PASSWORD = 8
@@ -71,3 +73,141 @@ def authenticate(session: Session, username: str, password: str) -> Staff | None
         verify_password(None, password)
         return None
     return staff if verify_password(staff.password_hash, password) else None
+
+
+# ---------------------------------------------------------------------------
+# account administration (the console's admin pages)
+
+MAX_PASSWORD = 128  # the sign-in form accepts no longer password
+_OPENID = re.compile(r"^[A-Za-z0-9_-]{6,64}$")
+
+
+def set_active(session: Session, staff: Staff, active: bool) -> Staff:
+    """Enable or disable an account; a disabled account cannot sign in and its open sessions end."""
+    staff.active = bool(active)
+    session.add(staff)
+    session.flush()
+    return staff
+
+
+def reset_password(session: Session, staff: Staff, password: str) -> None:
+    """Replace the password (stored as a scrypt hash)."""
+    if len(password) < MIN_PASSWORD:
+        raise StaffError(f"password must have at least {MIN_PASSWORD} characters")
+    if len(password) > MAX_PASSWORD:
+        raise StaffError(f"password must have at most {MAX_PASSWORD} characters")
+    staff.password_hash = hash_password(password)
+    session.add(staff)
+    session.flush()
+
+
+def issue_api_token(session: Session, staff: Staff) -> str:
+    """A new API token for the account, replacing any previous one.
+
+    Only its SHA-256 digest is stored: the returned token is shown to the
+    operator once and cannot be recovered later.
+    """
+    token = new_token()
+    staff.api_token_digest = token_digest(token)
+    session.add(staff)
+    session.flush()
+    return token
+
+
+def revoke_api_token(session: Session, staff: Staff) -> bool:
+    """Remove the account's API token; False if it had none."""
+    had = staff.api_token_digest is not None
+    staff.api_token_digest = None
+    session.add(staff)
+    session.flush()
+    return had
+
+
+def staff_for_token(session: Session, token: str) -> Staff | None:
+    """The active account an API token belongs to, or None."""
+    if not token:
+        return None
+    staff = session.exec(select(Staff).where(Staff.api_token_digest == token_digest(token))).first()
+    return staff if staff is not None and staff.active else None
+
+
+def bind_wechat(session: Session, staff: Staff, openid: str) -> None:
+    """Send this account's notifications to a WeChat user (an openid of the official account) as well."""
+    openid = (openid or "").strip()
+    if not _OPENID.match(openid):
+        raise StaffError("an openid has 6-64 letters, digits, '-' or '_'")
+    other = session.exec(select(Staff).where(Staff.wechat_openid == openid, Staff.id != staff.id)).first()
+    if other is not None:
+        raise StaffError(f"this openid is already bound to {other.username!r}")
+    staff.wechat_openid = openid
+    session.add(staff)
+    session.flush()
+
+
+def unbind_wechat(session: Session, staff: Staff) -> bool:
+    """Stop WeChat notifications for the account; False if none was bound."""
+    had = staff.wechat_openid is not None
+    staff.wechat_openid = None
+    session.add(staff)
+    session.flush()
+    return had
+
+
+def mask_openid(openid: str | None) -> str:
+    """An openid as the console shows it: never whole ("oAbC…x9Yz")."""
+    if not openid:
+        return ""
+    if len(openid) < 12:
+        return openid[:2] + "…" + openid[-1:]
+    return openid[:4] + "…" + openid[-4:]
+
+
+# -- API tokens ------------------------------------------------------------------------------------------------
+def issue_api_token(session: Session, username: str) -> str:
+    """A new API token for `username`, replacing any earlier one; only its SHA-256 digest is stored.
+
+    The token itself is returned once, for the operator to hand over; it cannot be recovered later.
+    """
+    from bot.core.security import new_token, token_digest
+
+    staff = session.exec(select(Staff).where(Staff.username == username)).first()
+    if staff is None:
+        raise StaffError(f"no staff account named {username!r}")
+    if not staff.active:
+        raise StaffError(f"the account {username!r} is disabled")
+    token = new_token()
+    staff.api_token_digest = token_digest(token)
+    session.add(staff)
+    session.flush()
+    return token
+
+
+def revoke_api_token(session: Session, username: str) -> bool:
+    """Forget the account's API token; False when it had none."""
+    staff = session.exec(select(Staff).where(Staff.username == username)).first()
+    if staff is None:
+        raise StaffError(f"no staff account named {username!r}")
+    had = staff.api_token_digest is not None
+    staff.api_token_digest = None
+    session.add(staff)
+    session.flush()
+    return had
+
+
+def staff_for_api_token(session: Session, token: str | None) -> Staff | None:
+    """The active staff member holding `token`, or None (unknown token, or a disabled account).
+
+    The token is looked up by its SHA-256 digest (what is stored), and the stored digest is then compared in
+    constant time, so neither the lookup nor the comparison tells an attacker how close a guess came.
+    """
+    import hmac
+
+    from bot.core.security import token_digest
+
+    if not token or len(token) > 256:
+        return None
+    digest = token_digest(token)
+    staff = session.exec(select(Staff).where(Staff.api_token_digest == digest)).first()
+    if staff is None or not hmac.compare_digest(staff.api_token_digest or "", digest):
+        return None
+    return staff if staff.active else None
