@@ -18,6 +18,7 @@ db_cli = AppGroup("db", help="Schema migrations (alembic).")
 staff_cli = AppGroup("staff", help="Staff accounts of bureaus, the desk, the office and merchants.")
 tickets_cli = AppGroup("tickets", help="Look at tickets from the command line.")
 merchants_cli = AppGroup("merchants", help="The merchant registry: CSV import and export.")
+corrections_cli = AppGroup("corrections", help="Staff corrections of ticket sectors, as training data.")
 jobs_cli = AppGroup("jobs", help="Scheduled jobs: list them, or run one as of any moment.")
 replay_cli = AppGroup("replay", help="Replay the classifier's frozen test split through the real code (rolled back).")
 
@@ -247,6 +248,27 @@ def scheduler_command() -> None:
     service.start()
 
 
+@corrections_cli.command("export")
+@click.argument("path", required=False, type=click.Path(dir_okay=False, path_type=Path))
+def corrections_export(path: Path | None) -> None:
+    """Write staff corrections as labelled JSONL (default training_data/corrections.jsonl) for `train --with-corrections`."""
+    import json
+
+    from bot.classifier import datasets
+    from models import SectorCorrection
+
+    target = path or datasets.CORRECTIONS
+    latest: dict[int, SectorCorrection] = {}
+    with database().session() as session:
+        for row in session.exec(select(SectorCorrection).order_by(SectorCorrection.id)):
+            latest[row.ticket_id] = row  # the last correction of a ticket is the one that stands
+    with target.open("w", encoding="utf-8") as fh:
+        for row in latest.values():
+            fh.write(json.dumps({"text": row.text, "label": row.to_sector, "town": None, "amount": None,
+                                 "phone": None, "merchant": None}, ensure_ascii=False) + "\n")
+    click.echo(f"{len(latest)} corrections written to {target}")
+
+
 DEMO_PASSWORD = "fangxin-demo"
 DEMO_ACCOUNTS = [("admin", "市场监管局", "admin", "系统管理员"), ("office", "放心消费办", "city_office", "放心消费办"),
                  ("desk", "市消费投诉受理中心", "triage", "受理中心分拣员"), ("samr", "市场监管局", "handler", "市场监管局经办人"),
@@ -312,6 +334,7 @@ def register_cli(app: Flask) -> None:
     app.cli.add_command(merchants_cli)
     app.cli.add_command(replay_cli)
     app.cli.add_command(jobs_cli)
+    app.cli.add_command(corrections_cli)
     app.cli.add_command(scheduler_command)
     app.cli.add_command(db_cli)
     app.cli.add_command(seed_command)

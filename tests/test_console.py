@@ -117,3 +117,20 @@ def test_logout_needs_the_form_and_ends_the_session(client, world):
     token = csrf_of(client.get("/console/tickets").get_data(as_text=True))
     assert client.post("/console/logout", data={"csrf_token": token}).status_code == 302
     assert client.get("/console/tickets").status_code == 302
+
+
+def test_a_sector_correction_is_stored_and_exported_as_training_data(client, world, db, tmp_path):
+    import json
+
+    ticket_id = file_ticket(db, description="外卖送来的奶茶里有异物，肚子疼了一晚上", sector="food")
+    login(client, "samr_handler")
+    token = csrf_of(client.get(f"/console/tickets/{ticket_id}").get_data(as_text=True))
+    client.post(f"/console/tickets/{ticket_id}/actions/correct_sector", data={"csrf_token": token,
+                                                                              "sector": "catering"})
+    with db.session() as s:
+        assert s.get(Ticket, ticket_id).sector_key == "catering"
+    out = tmp_path / "corrections.jsonl"
+    result = client.application.test_cli_runner().invoke(args=["corrections", "export", str(out)])
+    assert result.exit_code == 0 and "1 corrections" in result.output
+    record = json.loads(out.read_text(encoding="utf-8"))
+    assert record["label"] == "catering" and "奶茶" in record["text"]
