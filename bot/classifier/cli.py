@@ -81,7 +81,7 @@ def cmd_cv(args) -> int:
     import numpy as np
     from sklearn.model_selection import StratifiedKFold
 
-    from bot.classifier.model import build_pipeline
+    from bot.classifier.model import build_pipeline, sample_weights
 
     records = datasets.load_labelled(args.file, args.text_column, args.label_column)
     texts = [r["text"] for r in records]
@@ -90,7 +90,8 @@ def cmd_cv(args) -> int:
     accuracies, f1s = [], []
     for fold, (train_idx, test_idx) in enumerate(splitter.split(texts, labels), 1):
         pipeline = build_pipeline(args.features)
-        pipeline.fit([texts[i] for i in train_idx], labels[train_idx])
+        pipeline.fit([texts[i] for i in train_idx], labels[train_idx],
+                     classifier__sample_weight=sample_weights(labels[train_idx]))
         predicted = pipeline.predict([texts[i] for i in test_idx])
         report = classification_report(list(labels[test_idx]), list(predicted))
         accuracies.append(report["accuracy"])
