@@ -145,14 +145,13 @@ def chinese_to_number(text: str) -> float | None:
 
 
 _MONEY_UNIT = r"(?:块钱|块|元|圆|rmb|RMB|人民币)"
-_NUM = rf"(?:[0-9]+(?:\.[0-9]+)?|[零〇一二两俩三四五六七八九十][{_CN_NUM}]*)"
+_NUM = rf"(?:[0-9]+[十百千万][0-9零一二两三四五六七八九](?![0-9十百千万])|[0-9]+(?:\.[0-9]+)?|[零〇一二两俩三四五六七八九十][{_CN_NUM}]*)"
 _AMOUNT = re.compile(
     rf"(?P<pre>[¥￥])?\s*"
     rf"(?P<num>{_NUM})"
     rf"(?:\s*(?P<mult>[万wW千kK](?![a-zA-Z]))(?P<tail>[0-9一二两三四五六七八九](?![0-9.]))?)?"
-    rf"(?P<more>多|来|余)?"
-    rf"\s*(?P<unit>{_MONEY_UNIT})?"
-    rf"(?P<jiao>[0-9一二三四五六七八九](?![0-9]))?"
+    rf"(?P<more>多|来|余|几)?"
+    rf"(?:\s*(?P<unit>{_MONEY_UNIT})(?P<jiao>[0-9一二三四五六七八九](?![0-9]))?)?"
     rf"(?P<mao>毛|角)?"
 )
 _NOT_MONEY_AFTER = ("斤", "两", "公斤", "克", "个", "次", "天", "年", "月", "号", "日", "点", "小时", "分钟", "分",
@@ -164,14 +163,15 @@ _NOT_MONEY_AFTER = ("斤", "两", "公斤", "克", "个", "次", "天", "年", "
                     "吨", "方", "册", "页", "行", "排", "所", "座", "口", "名", "声", "下", "回", "路", "班", "积分",
                     "抽", "毫升", "毫克", "斤装", "多岁", "来岁", "几", "w", "棒", "多次", "多天", "多年", "多个")
 _MEASURE_WORDS = set("晚包斤个瓶桶份袋盒只件次张人位天条碗杯块串根支把节套箱听罐颗粒片双对头")
-_HOTLINES = {"12315", "12345", "10086", "10010", "10000", "12306", "95588", "95599", "95533", "95566", "12348",
+_HOTLINES = {"110", "119", "120", "122", "12315", "12345", "10086", "10010", "10000", "12306", "95588", "95599", "95533", "95566", "12348",
              "12368", "12110", "12358", "12366", "12320", "96315"}
 _MONEY_BEFORE = ("花了", "花", "付了", "付", "支付", "交了", "交", "充了", "充", "充值", "买了", "买", "价格", "售价",
                  "价值", "标价", "原价", "收了", "收我", "收", "扣了", "扣", "退", "赔", "共", "一共", "总共", "押金",
                  "定金", "订金", "学费", "费用", "消费", "办了", "卡里", "余额", "还剩", "还有", "损失", "花费",
                  "借了", "贷款", "转了", "转账", "报价", "卖", "要价", "多收", "团购价", "会员费", "年费", "月费",
                  "保费", "首付", "尾款", "差价", "赔偿", "退款", "金额", "价", "共计", "合计", "计", "给了", "骗了",
-                 "多了", "多扣", "多收", "买的", "花的", "卖的", "收的", "收了我", "收我", "要了", "要我")
+                 "多了", "多扣", "多收", "买的", "花的", "卖的", "收的", "收了我", "收我", "要了", "要我", "补了", "补",
+                 "加收", "加了")
 
 
 @dataclass
@@ -188,8 +188,10 @@ _PER_UNIT_CUES = ("一斤", "一个", "一只", "一盒", "一晚", "一瓶", "�
 _SECONDARY_BEFORE = ("原价", "券", "返现", "返", "运费", "补偿", "只给", "只退", "才退", "退了", "只赔", "赔了", "给了我",
                      "便宜", "差价", "网上", "别家", "外面", "市场价", "才", "只要", "罚", "奖励", "押金", "首月", "首单",
                      "新人", "只收", "写的", "标的", "显示", "说好", "页面", "宣传", "预估", "预计", "价格表", "价目表",
-                     "吊牌")
-_TOTAL_CUES = ("一共", "总共", "共计", "合计", "总计", "前前后后")
+                     "吊牌", "本来", "原来", "平时", "以前", "之前", "从", "写", "标价", "价签", "墙上")
+_TOTAL_CUES = ("一共", "总共", "共计", "合计", "总计", "前前后后", "花了", "实付", "实际付", "实际收", "最后付了", "收了我",
+               "结账收", "结账收了", "结账时收了", "付钱时收了", "扣了我")
+_QUANTITY_BEFORE = re.compile(r"(?:[二两三四五六七八九十几]|[2-9]|\d{2,})(?:箱|袋|盒|瓶|桶|斤|公斤|件|套|张|份|包|条|双|台|只|个|桌)$")
 _SECONDARY_AFTER = ("的券", "元券", "块券", "优惠券", "的优惠", "代金券", "红包", "积分")
 _MONEY_NOUN_AFTER = ("年费", "月费", "会员费", "服务费", "手续费", "费", "押金", "定金", "订金", "学费", "块", "元")
 
@@ -200,25 +202,35 @@ def _amount_candidates(text: str) -> list[_Candidate]:
         num, mult, unit, pre = m.group("num"), m.group("mult"), m.group("unit"), m.group("pre")
         start, end = m.start("num"), m.end()
         before = text[max(0, start - 6):start]
+        priced_items = False  # "一百零八两桶": a sum for a number of items
         chinese = bool(re.fullmatch(rf"[{_CN_NUM}]+", num))
+        chinese = chinese or bool(re.fullmatch(r"[0-9]+[十百千万][0-9零一二两三四五六七八九]", num))
         if chinese:
-            if num.endswith(("两", "俩")) and len(num) > 1 and text[end:end + 1] in ("斤", "个", "瓶", "盒"):
+            if num.endswith(("两", "俩")) and len(num) > 1 and text[m.end("num"):m.end("num") + 1] in _MEASURE_WORDS:
                 num = num[:-1]
+                priced_items = True
             after_unit = text[end:end + 1]
+            if num == "一" and (m.group("mao") == "角" or (
+                    unit == "块" and not m.group("jiao") and re.match(r"[\u4e00-\u9fff]", after_unit or "")
+                    and after_unit != "钱")):
+                continue  # 一角 (a corner), 一块塑料 (a piece)
             if unit == "块" and (after_unit == "块" or text[start - 1:start] in ("成", "小", "大")
                                  or (len(num) == 1 and re.match(r"[\u4e00-\u9fff]", after_unit or "")
                                      and after_unit not in "钱的一二三四五六七八九毛角多")):
                 continue  # 一块块 / 一块砖头 / 成块: pieces, not yuan
         next_char = text[m.end("num"):m.end("num") + 1]
-        if chinese and len(num) > 1 and num[-1] in _CN_DIGITS and not (unit or mult) and next_char:
+        if chinese and len(num) > 1 and num[-1] in _CN_DIGITS and not (unit or mult) and next_char \
+                and num == m.group("num"):
             if num[-2] in "百千万" and next_char in "直下共个点样起次天周年月般些定边半切会时级层楼":
                 num = num[:-1]  # 两百一直不退: the 一 belongs to 一直
             elif next_char in _MEASURE_WORDS:
                 num = num[:-1]  # 三十五一瓶 / 六百一只: the last digit counts the item
+                priced_items = True
         digits_only = num.replace(".", "")
         if digits_only.isdigit() and len(digits_only) >= 8:
             continue  # order numbers, phones, card numbers
-        if text[max(0, start - 1):start] in ("第", "#", "双", "号") or text[end:end + 1] in (":", "："):
+        if text[max(0, start - 1):start] in ("第", "#", "双", "号") or text[end:end + 1] in (":", "：") \
+                or text[max(0, start - 3):start] == "百分之":
             continue
         value = chinese_to_number(num)
         if value is None:
@@ -237,17 +249,22 @@ def _amount_candidates(text: str) -> list[_Candidate]:
         if m.group("mao") and not unit:
             value /= 10  # 八毛 = 0.8
             unit = "毛"
-        rest = text[m.end("num") if not (unit or mult) else end:][:3]
-        money_noun_after = any(rest.startswith(w) for w in _MONEY_NOUN_AFTER)
-        if not unit and not mult and not pre and not money_noun_after:
-            if any(rest.startswith(u) for u in _NOT_MONEY_AFTER) or rest[:1] in ("-", "/", ".", "x", "*", "~"):
+        num_end = start + len(num)  # after trimming a digit that counted items ("三十五一瓶")
+        rest = text[num_end if not (unit or mult) else end:][:3]
+        money_noun_after = (any(rest.startswith(w) for w in _MONEY_NOUN_AFTER) or rest.startswith(("买的", "买了"))
+                            or (value >= 10 and bool(re.match(r"[\u4e00-\u9fff]{1,2}费", rest))))
+        cue = any(before.endswith(c) for c in _MONEY_BEFORE) or any(before.endswith(c) for c in _PER_UNIT_CUES)
+        per_unit_price = bool(re.match(r"一(?:[\u4e00-\u9fff])", rest)) and rest[1:2] in _MEASURE_WORDS
+        if not unit and not mult and not pre and not money_noun_after and not priced_items:
+            adverb_zhi = rest[:1] == "只" and rest[1:2] in "退给有能是收要剩肯"  # "5400只退回来": 只 = only
+            if (any(rest.startswith(u) for u in _NOT_MONEY_AFTER) and not adverb_zhi) \
+                    or rest[:1] in ("-", "/", ".", "x", "*", "~"):
                 continue
-            if num in _HOTLINES:
+            if num in _HOTLINES and not cue:
                 continue
             if re.match(r"[a-zA-Z]", rest[:1]) or re.search(r"[a-zA-Z]$", text[max(0, start - 1):start]):
                 continue  # model numbers: iphone15, 5g, P40
-        cue = any(before.endswith(c) for c in _MONEY_BEFORE) or any(before.endswith(c) for c in _PER_UNIT_CUES)
-        strong = bool(unit or pre or mult or money_noun_after)
+        strong = bool(unit or pre or mult or money_noun_after or priced_items or (per_unit_price and value >= 1))
         if not strong:
             if chinese:
                 clause_end = not rest[:1] or rest[:1] in " ，。！？,.!?、；;~…\n"
@@ -256,13 +273,14 @@ def _amount_candidates(text: str) -> list[_Candidate]:
             else:
                 follows = rest[:1]
                 strong = value >= 10 and (cue or not follows or not re.match(r"[\u4e00-\u9fff]", follows)
-                                          or follows in "的一块元")
+                                          or follows in "的一块元啊呀吧呢哦嘛啦了")
         if not strong or value <= 0 or value > 50_000_000:
             continue
         secondary = (any(c in before for c in _SECONDARY_BEFORE)
                      or any(text[end:end + 4].startswith(c) for c in _SECONDARY_AFTER)
                      or text[end:end + 1] in ("/", "每"))
-        total = any(c in text[max(0, start - 8):start] for c in _TOTAL_CUES)
+        total = (any(c in text[max(0, start - 8):start] for c in _TOTAL_CUES)
+                 or bool(_QUANTITY_BEFORE.search(text[max(0, start - 5):start])))
         found.append(_Candidate(value=round(value, 2), start=start, secondary=secondary, total=total))
     return found
 
@@ -273,6 +291,7 @@ def extract_amount(text: str) -> float | None:
     text = _PHONE.sub(" ", text)
     text = re.sub(r"\d{4}[年\-/.]\d{1,2}[月\-/.]\d{1,2}[日号]?", " ", text)
     text = re.sub(r"\d{1,2}[:：]\d{2}", " ", text)
+    text = re.sub(r"TX\d{8}-\d+", " ", text, flags=re.IGNORECASE)
     candidates = _amount_candidates(text)
     if not candidates:
         return None
@@ -471,12 +490,13 @@ def extract_demand(text: str) -> str | None:
     return min(positions)[1] if positions else None
 
 
-def extract(text: str, at: datetime | None = None) -> Extracted:
+def extract(text: str, at: datetime | None = None, is_complaint: bool = True) -> Extracted:
+    """All facts of a message; a sum is "in dispute" only in a complaint (prices in ads or praise are not)."""
     town = extract_town(text)
     return Extracted(
         town=town[0] if town else None,
         town_code=town[1] if town else None,
-        amount=extract_amount(text),
+        amount=extract_amount(text) if is_complaint else None,
         phone=extract_phone(text),
         merchant=extract_merchant(text),
         purchase_date=extract_date(text, at),

@@ -1,0 +1,117 @@
+"""Facts from a message: every numeral form, phones, towns (old names, landmarks), relative dates."""
+from __future__ import annotations
+
+from datetime import date, datetime
+
+import pytest
+
+from bot.classifier.extraction import (
+    chinese_to_number,
+    extract,
+    extract_amount,
+    extract_date,
+    extract_demand,
+    extract_merchant,
+    extract_online,
+    extract_phone,
+    extract_town,
+)
+from bot.core import clock
+
+
+@pytest.mark.parametrize("text, value", [
+    ("一", 1), ("十", 10), ("十九", 19), ("二十", 20), ("一百二十八", 128), ("两千八", 2800), ("一千五", 1500),
+    ("一千五百", 1500), ("两万五", 25000), ("一万二", 12000), ("一百零八", 108), ("三千零五十", 3050),
+    ("两百", 200), ("一千九百八", 1980), ("1万2", 12000), ("十二万", 120000), ("三十万", 300000),
+])
+def test_chinese_numerals(text, value):
+    assert chinese_to_number(text) == value
+
+
+@pytest.mark.parametrize("text, amount", [
+    ("花了2800元", 2800), ("付了2800", 2800), ("¥2800 买的", 2800), ("￥99.9", 99.9), ("2800块", 2800),
+    ("两千八", 2800), ("两千八百块", 2800), ("2.8k", 2800), ("2.8K的课", 2800), ("3k", 3000), ("2.8千", 2800),
+    ("1.2万", 12000), ("1万2", 12000), ("一万二", 12000), ("三百多", 300), ("一百多块", 100), ("十几块钱", 10),
+    ("二十几块", 20), ("12块5", 12.5), ("十二块五", 12.5), ("一块五一度", 1.5), ("五毛", 0.5), ("八毛钱", 0.8),
+    ("一百二十八元", 128), ("三十五一瓶", 35), ("六百一只", 600), ("一百零八两桶", 108), ("1万6千", 16000),
+    ("交了5400只退回来一点", 5400), ("4299啊", 4299), ("押金两百一直不退", 200), ("收了我六十三", 63),
+    ("一箱79，三箱两百三十七", 237), ("标价89，结账收了129", 129), ("本来二十块，收了我六十三", 63),
+    ("说补偿5块让我别闹，我要求退一百九十九", 199), ("199装机费交了", 199),
+])
+def test_amount_in_every_form(text, amount):
+    assert extract_amount(text) == pytest.approx(amount)
+
+
+@pytest.mark.parametrize("text", [
+    "电话13812345678", "打12315没人接", "10086天天打电话", "订单号123456789012", "等了20分钟", "住6楼",
+    "买了3斤", "孩子80岁的奶奶", "TX20261120-0031 受理了吗", "iPhone15", "5G信号差", "七十多岁", "一块砖头",
+    "撕开一角", "2024年3月5日买的", "百分之四十", "第三次", "双十一",
+])
+def test_numbers_that_are_not_money(text):
+    assert extract_amount(text) is None
+
+
+@pytest.mark.parametrize("text, phone", [
+    ("电话13812345678", "13812345678"), ("138 1234 5678", "13812345678"), ("138-1234-5678", "13812345678"),
+    ("联系我：１３８１２３４５６７８", "13812345678"), ("19957301234谢谢", "19957301234"),
+])
+def test_phone_forms(text, phone):
+    assert extract_phone(text) == phone
+
+
+@pytest.mark.parametrize("text", ["12315", "订单1381234567890123", "12812345678", "座机0573-88123456"])
+def test_not_a_mobile_phone(text):
+    assert extract_phone(text) is None
+
+
+@pytest.mark.parametrize("text, town", [
+    ("乌镇镇的饭店", "乌镇镇"), ("在乌镇吃饭", "乌镇镇"), ("西栅里面买的", "乌镇镇"), ("乌镇景区门口", "乌镇镇"),
+    ("濮院羊毛衫市场的档口", "濮院镇"), ("毛衫城买的", "濮院镇"), ("龙翔那边的超市", "高桥街道"), ("以前高桥镇的老街", "高桥街道"),
+    ("梧桐街道", "梧桐街道"), ("在凤鸣", "凤鸣街道"), ("崇福皮草城", "崇福镇"), ("石門鎮的店", "石门镇"), ("烏鎮", "乌镇镇"),
+    ("我住梧桐，在乌镇买的", "乌镇镇"),
+])
+def test_towns_old_names_and_landmarks(text, town):
+    found = extract_town(text)
+    assert found is not None and found[0] == town
+
+
+@pytest.mark.parametrize("text", ["真是大麻烦", "大好河山", "门口的梧桐树", "桐乡市区的店", "杭州买的"])
+def test_words_that_only_look_like_towns(text):
+    assert extract_town(text) is None
+
+
+MESSAGE_TIME = datetime(2026, 11, 25, 15, 0, tzinfo=clock.SHANGHAI)  # a Wednesday
+
+
+@pytest.mark.parametrize("text, day", [
+    ("今天买的", date(2026, 11, 25)), ("昨天", date(2026, 11, 24)), ("前天", date(2026, 11, 23)),
+    ("大前天", date(2026, 11, 22)), ("上周三", date(2026, 11, 18)), ("上星期五", date(2026, 11, 20)),
+    ("这周一", date(2026, 11, 23)), ("周日", date(2026, 11, 22)), ("11月3号", date(2026, 11, 3)),
+    ("十一月三日", date(2026, 11, 3)), ("12月20号", date(2025, 12, 20)), ("上个月5号", date(2026, 10, 5)),
+    ("3天前", date(2026, 11, 22)), ("2026年10月1日", date(2026, 10, 1)), ("2026-09-30", date(2026, 9, 30)),
+])
+def test_relative_dates_against_the_message_time(text, day):
+    assert extract_date(text, MESSAGE_TIME) == day
+
+
+def test_dates_use_shanghai_time_not_utc():
+    from datetime import timezone
+
+    # 23:30 UTC on the 24th is already the 25th in Shanghai, so 昨天 is the 24th
+    assert extract_date("昨天买的", datetime(2026, 11, 24, 23, 30, tzinfo=timezone.utc)) == date(2026, 11, 24)
+
+
+@pytest.mark.parametrize("text, merchant", [
+    ("在拼多多买的", "拼多多"), ("乌镇老街饭店吃饭", "老街饭店"), ("明视眼镜配的", "明视眼镜"),
+    ("天猫旗舰店买的", "天猫旗舰店"), ("那家叫“阿香米线”的店", "阿香米线"),
+])
+def test_merchant_names(text, merchant):
+    assert extract_merchant(text) == merchant
+
+
+def test_channel_demand_and_complaint_context():
+    assert extract_online("淘宝买的") is True and extract_online("商场专柜买的") is False
+    assert extract_online("买的") is None
+    assert extract_demand("要求退款并道歉") == "refund" and extract_demand("只想要个道歉") == "apology"
+    facts = extract("抖音直播间卖的鱼油199元一瓶，优惠中", MESSAGE_TIME, is_complaint=False)
+    assert facts.amount is None and facts.merchant is not None
