@@ -28,7 +28,6 @@ def create_app(overrides: dict | None = None) -> "Flask":
     app.config.update(
         SECRET_KEY=settings.secret_key,
         MAX_CONTENT_LENGTH=2 * 1024 * 1024,
-        JSON_AS_ASCII=False,
     )
     app.extensions["fangxin_settings"] = settings
     app.extensions["fangxin_db"] = Database(settings.database_url)
@@ -55,7 +54,28 @@ def create_app(overrides: dict | None = None) -> "Flask":
     for module in ("bot.api", "bot.simulator"):
         _register_optional(app, csrf, module, settings)
     register_cli(app)
+    app.json.ensure_ascii = False
+    _preload_classifier(settings)
     return app
+
+
+def _preload_classifier(settings: "Settings") -> None:
+    """Load an existing model in the background, so a worker's first message does not wait for it."""
+    import threading
+
+    if settings.model_path is None or not settings.model_path.exists():
+        return
+
+    def load() -> None:
+        from bot.classifier.model import ModelError
+        from bot.classifier.runtime import get_classifier
+
+        try:
+            get_classifier(settings.model_path, settings.secret_key, train_if_missing=False)
+        except ModelError:
+            logging.getLogger("bot").exception("the classifier model could not be loaded")
+
+    threading.Thread(target=load, name="classifier-preload", daemon=True).start()
 
 
 def _register_optional(app, csrf, module: str, settings) -> None:

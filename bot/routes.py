@@ -33,7 +33,11 @@ def wechat_message():
 
 @bp.get("/healthz")
 def healthz():
-    """Liveness plus a database round-trip, for load balancers and the run scripts."""
+    """Liveness plus a database round-trip, and whether this worker's classifier is loaded yet."""
+    from bot.classifier.runtime import is_loaded
+    from bot.core.context import settings
+
     with database().session() as session:
         session.exec(text("SELECT 1"))
-    return jsonify(status="ok")
+    cfg = settings()
+    return jsonify(status="ok", classifier="ready" if is_loaded(cfg.model_path, cfg.secret_key) else "loading")

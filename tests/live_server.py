@@ -32,16 +32,21 @@ class LiveServer:
             cwd=ROOT, env=full_env, stdout=self._log, stderr=subprocess.STDOUT)
         self._wait()
 
-    def _wait(self, timeout: float = 60) -> None:
+    def _wait(self, timeout: float = 90) -> None:
+        """Until the workers answer and have their classifier loaded (several answers in a row say so)."""
         deadline = time.time() + timeout
+        ready_in_a_row = 0
         while time.time() < deadline:
             if self.process.poll() is not None:
                 raise RuntimeError(f"gunicorn exited with {self.process.returncode}; see {self.log_path}")
             try:
-                if requests.get(f"{self.url}/healthz", timeout=1).status_code == 200:
+                response = requests.get(f"{self.url}/healthz", timeout=2)
+                ready = response.status_code == 200 and response.json().get("classifier") == "ready"
+                ready_in_a_row = ready_in_a_row + 1 if ready else 0
+                if ready_in_a_row >= 6:
                     return
             except requests.RequestException:
-                pass
+                ready_in_a_row = 0
             time.sleep(0.2)
         raise RuntimeError("live server did not start")
 

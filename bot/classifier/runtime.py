@@ -25,6 +25,10 @@ def train_default(model_path: Path, secret: str, progress: Callable[[str], None]
     return model
 
 
+def is_loaded(model_path: Path, secret: str) -> bool:
+    return (str(model_path), secret) in _loaded
+
+
 def get_classifier(model_path: Path, secret: str, train_if_missing: bool = True) -> SectorClassifier:
     """The process-wide model; a missing model is trained once (a file lock keeps other processes waiting)."""
     key = (str(model_path), secret)

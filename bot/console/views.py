@@ -127,10 +127,13 @@ def queue():
                            deadline_names=DEADLINE_NAMES)
 
 
-def _visible_ticket(session, ticket_id: int) -> Ticket:
+def _visible_ticket(session, ticket_id: int, for_update: bool = False) -> Ticket:
     """The ticket if the signed-in staff may see it; 404 otherwise (no hint that it exists)."""
     staff = current_staff()
-    ticket = session.exec(select(Ticket).where(Ticket.id == ticket_id, visible_filter(staff))).first()
+    query = select(Ticket).where(Ticket.id == ticket_id, visible_filter(staff))
+    if for_update:  # an action and an escalation scan on the same ticket take turns
+        query = query.with_for_update(of=Ticket)
+    ticket = session.exec(query).first()
     if ticket is None:
         abort(404)
     return ticket
@@ -187,7 +190,7 @@ def ticket_action(ticket_id: int, name: str):
         abort(404)
     try:
         with database().session() as session:
-            ticket = _visible_ticket(session, ticket_id)
+            ticket = _visible_ticket(session, ticket_id, for_update=True)
             message = perform(session, staff, ticket, name, request.form.to_dict())
     except ActionError as exc:
         flash(f"操作未完成：{exc}", "error")
