@@ -137,6 +137,28 @@ def staff_create(username: str, bureau_name: str, role: str, display_name: str, 
         raise click.ClickException(str(exc)) from exc
 
 
+@staff_cli.command("token")
+@click.argument("username")
+@click.option("--revoke", is_flag=True, help="Remove the account's API token instead of issuing a new one.")
+def staff_token(username: str, revoke: bool) -> None:
+    """Issue a new API token for USERNAME, replacing any earlier one (or --revoke it).
+
+    The token is printed once, on standard output; only its SHA-256 digest is stored.
+    """
+    from bot.staff import StaffError, issue_api_token, revoke_api_token
+
+    try:
+        with database().session() as session:
+            result = revoke_api_token(session, username) if revoke else issue_api_token(session, username)
+    except StaffError as exc:
+        raise click.ClickException(str(exc)) from exc
+    if revoke:
+        click.echo(f"{username}: API token revoked" if result else f"{username} had no API token")
+        return
+    click.echo(result)
+    click.echo(f"API token for {username}: shown once, keep it now; any earlier token no longer works.", err=True)
+
+
 @tickets_cli.command("list")
 @click.option("--status", default=None, help="Only tickets in this status.")
 @click.option("--limit", default=50, show_default=True)

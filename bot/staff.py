@@ -7,7 +7,7 @@ from sqlalchemy import or_
 from sqlmodel import Session, select
 
 from bot.core import clock
-from bot.core.security import hash_password, new_token, token_digest, verify_password
+from bot.core.security import hash_password, verify_password
 from models import Bureau, BureauKind, Role, Staff
 
 MIN_PASSWORD = 8
@@ -76,7 +76,7 @@ def authenticate(session: Session, username: str, password: str) -> Staff | None
 
 
 # ---------------------------------------------------------------------------
-# account administration (the console's admin pages)
+# account administration (the console's admin pages; API tokens: see below)
 
 MAX_PASSWORD = 128  # the sign-in form accepts no longer password
 _OPENID = re.compile(r"^[A-Za-z0-9_-]{6,64}$")
@@ -99,36 +99,6 @@ def reset_password(session: Session, staff: Staff, password: str) -> None:
     staff.password_hash = hash_password(password)
     session.add(staff)
     session.flush()
-
-
-def issue_api_token(session: Session, staff: Staff) -> str:
-    """A new API token for the account, replacing any previous one.
-
-    Only its SHA-256 digest is stored: the returned token is shown to the
-    operator once and cannot be recovered later.
-    """
-    token = new_token()
-    staff.api_token_digest = token_digest(token)
-    session.add(staff)
-    session.flush()
-    return token
-
-
-def revoke_api_token(session: Session, staff: Staff) -> bool:
-    """Remove the account's API token; False if it had none."""
-    had = staff.api_token_digest is not None
-    staff.api_token_digest = None
-    session.add(staff)
-    session.flush()
-    return had
-
-
-def staff_for_token(session: Session, token: str) -> Staff | None:
-    """The active account an API token belongs to, or None."""
-    if not token:
-        return None
-    staff = session.exec(select(Staff).where(Staff.api_token_digest == token_digest(token))).first()
-    return staff if staff is not None and staff.active else None
 
 
 def bind_wechat(session: Session, staff: Staff, openid: str) -> None:

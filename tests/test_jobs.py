@@ -241,3 +241,32 @@ def test_three_schedulers_one_leader_takeover_and_nothing_twice(db, db_url, worl
         level1 = s.exec(select(func.count()).select_from(TicketEvent).where(TicketEvent.action == "escalated")).one()
         # every overdue ticket escalated (level 1 and level 2: each exactly once)
         assert level1 == 2 * (len(overdue_before) + len(overdue_after))
+
+
+def test_the_first_holder_takes_the_lease_at_once_and_others_wait(db):
+    from bot.jobs import leader
+
+    now = clock.now()
+    assert leader.acquire(db, "a", now, timedelta(seconds=10))       # the row is created: a leads now
+    assert not leader.acquire(db, "b", now, timedelta(seconds=10))   # b must wait
+    assert leader.acquire(db, "a", now + timedelta(seconds=5), timedelta(seconds=10))  # renewal
+    assert leader.acquire(db, "b", now + timedelta(seconds=16), timedelta(seconds=10))  # a's lease ran out
+
+
+def test_enqueue_says_whether_the_notification_is_new(db):
+    from bot.wechat.outbound import enqueue
+
+    with db.session() as s:
+        assert enqueue(s, dedup_key="once", kind="t", body="x")
+        assert not enqueue(s, dedup_key="once", kind="t", body="x")
+
+
+def test_a_consumer_typed_merchant_name_never_becomes_a_formula_in_the_digest(db, world):
+    from openpyxl import load_workbook
+
+    for _ in range(3):
+        file_ticket(db, merchant_name='=HYPERLINK("http://evil.example","点我")')
+    run_job(world, "weekly_digest", at(7, 10))
+    book = load_workbook(world.digest_dir / "2026-W50" / "samr.xlsx")
+    cells = [c for row in book.active.iter_rows() for c in row if c.value and "HYPERLINK" in str(c.value)]
+    assert cells and all(c.data_type == "s" and str(c.value).startswith("'") for c in cells)

@@ -5,3 +5,5 @@ bp = Blueprint("console", __name__, url_prefix="/console", template_folder="temp
                static_url_path="/static")
 
 from bot.console import auth, views  # noqa: E402,F401  (routes register on import)
+from bot.console import dashboard  # noqa: E402,F401
+from bot.console import admin  # noqa: E402,F401

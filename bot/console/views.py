@@ -33,6 +33,19 @@ PAGE_SIZE = 25
 STATUS_NAMES = {"triage": "待分拣", "direct_settlement": "商家和解中", "dispatched": "待受理", "accepted": "调解中",
                 "disputed": "管辖协调中", "resolved": "已办结待评价", "rejected": "不予受理", "withdrawn": "已撤回",
                 "closed": "已结案"}
+EVENT_LABELS = {
+    "submitted": "消费者提交投诉", "merchant_matched": "匹配到登记商家", "merchant_unmatched": "商家未登记（按原文记录）",
+    "return_entitled": "符合无理由退货", "compensation_claim_opened": "适用先行赔付", "compensation_claim_refused": "先行赔付不适用",
+    "routed_to_triage": "进入人工分拣", "triaged": "分拣完成", "dispatched": "转交办理", "direct_settlement_started": "转商家直接和解",
+    "merchant_offer": "商家提出和解方案", "settled_directly": "直接和解成功", "direct_settlement_failed": "直接和解未成",
+    "accepted": "受理", "rejected": "不予受理", "handed_on": "移交", "hand_back_refused": "退回被拒绝（管辖争议）",
+    "jurisdiction_disputed": "提请管辖协调", "jurisdiction_decided": "指定办理单位", "resolved": "办结",
+    "rated": "消费者评价", "reopened_for_supervision": "不满意，重新打开督办", "closed_without_rating": "未评价结案",
+    "withdrawn": "消费者撤回", "supplemented": "消费者补充材料", "replied_to_consumer": "回复消费者",
+    "sector_corrected": "更正类别", "deadline_warning": "时限提醒", "escalated": "督办",
+    "compensation_agreed": "承诺先行赔付", "compensation_paid": "已先行赔付", "compensation_received": "消费者确认收到赔付",
+    "compensation_recovery": "向供货方追偿", "compensation_refused": "先行赔付超出限额", "compensation_overdue": "先行赔付逾期未付",
+}
 DEADLINE_NAMES = {"triage": "分拣", "merchant_answer": "商家答复", "direct_settlement": "商家和解", "acceptance": "受理决定",
                   "jurisdiction": "管辖决定", "mediation": "调解", "compensation_payment": "先行赔付支付", "rating": "消费者评价"}
 
@@ -165,6 +178,7 @@ def ticket_page(ticket_id: int):
                            events=events, deadlines=deadlines, messages=messages, attachments=attachments,
                            actions=actions, choices=choices, phone=phone_for(staff, ticket), reasons=reasons,
                            statuses=STATUS_NAMES, deadline_names=DEADLINE_NAMES, staff_names=staff_names,
+                           event_labels=EVENT_LABELS,
                            errors=request.args.get("error"), now=clock.now())
 
 

@@ -9,25 +9,23 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from pathlib import Path
 
 from sqlalchemy import and_, case, func, or_
 from sqlmodel import Session, select
 
 from bot.core import clock
+from bot.core.spreadsheet import safe_text
 from bot.dispatch.parties import bureau_by_code, notify_bureau_staff
+from bot.dispatch.statistics import (  # noqa: F401  (HANDLED and the hotspot thresholds: re-exported)
+    HANDLED, HOTSPOT_MERCHANT_COUNT, HOTSPOT_SECTOR_MIN, OPEN, city_figures)
 from bot.wechat.outbound import notify_staff
-from models import Bureau, Merchant, Role, Sector, Staff, Ticket, TicketStatus
+from models import Bureau, Role, Sector, Staff, Ticket
 
-OPEN = tuple(TicketStatus.open_states())
-HANDLED = (TicketStatus.ACCEPTED, TicketStatus.RESOLVED, TicketStatus.CLOSED, TicketStatus.REJECTED,
-           TicketStatus.WITHDRAWN)
 AGE_BUCKETS = ((7, "7天内"), (30, "7-30天"), (90, "30-90天"), (None, "90天以上"))
 STAGE_NAMES = {"triage": "待分拣", "direct_settlement": "商家和解中", "dispatched": "待受理", "accepted": "调解中",
                "disputed": "管辖协调中"}
-HOTSPOT_MERCHANT_COUNT = 3
-HOTSPOT_SECTOR_MIN = 3
 
 
 def sector_names(session: Session) -> dict[str, str]:
@@ -103,7 +101,7 @@ def _bureau_file(session: Session, bureau: Bureau, now: datetime, folder: Path, 
         by_stage[row.status] += 1
         role = "办理" if row.handler_bureau_id == bureau.id else "首接"
         sheet.append([row.number, "超期" if row.overdue else "", STAGE_NAMES.get(row.status, row.status),
-                      names.get(row.sector_key, "待分拣"), row.merchant_name or "",
+                      names.get(row.sector_key, "待分拣"), safe_text(row.merchant_name or ""),
                       clock.local(row.created_at).strftime("%Y-%m-%d"), age, role,
                       f"{base_url}/console/tickets/{row.id}"])
         if len(top) < 10:
@@ -112,43 +110,6 @@ def _bureau_file(session: Session, bureau: Bureau, now: datetime, folder: Path, 
     path = folder / f"{bureau.code}.xlsx"
     book.save(path)
     return path, by_age, dict(by_stage), top
-
-
-def city_figures(session: Session, now: datetime) -> dict:
-    """Handling rate, overdue per bureau, satisfaction, hotspots: the plan's targets, city-wide."""
-    week_ago, two_weeks_ago = now - timedelta(days=7), now - timedelta(days=14)
-    total = session.exec(select(func.count(Ticket.id))).one()
-    handled = session.exec(select(func.count(Ticket.id)).where(Ticket.status.in_(HANDLED))).one()
-    rated = dict(session.exec(select(Ticket.rating, func.count(Ticket.id)).where(Ticket.rating.is_not(None))
-                              .group_by(Ticket.rating)).all())
-    satisfied, unsatisfied = rated.get("satisfied", 0), rated.get("unsatisfied", 0)
-    overdue = session.exec(select(Bureau.name, func.count(Ticket.id)).join(Ticket, Ticket.handler_bureau_id == Bureau.id)
-                           .where(Ticket.overdue == True, Ticket.status.in_(OPEN))  # noqa: E712
-                           .group_by(Bureau.name).order_by(func.count(Ticket.id).desc())).all()
-    merchant_name = func.coalesce(Merchant.name, Ticket.merchant_name)
-    merchants = session.exec(
-        select(merchant_name, func.count(Ticket.id)).outerjoin(Merchant, Merchant.id == Ticket.merchant_id)
-        .where(Ticket.created_at >= week_ago, merchant_name.is_not(None))
-        .group_by(merchant_name).having(func.count(Ticket.id) >= HOTSPOT_MERCHANT_COUNT)
-        .order_by(func.count(Ticket.id).desc())).all()
-    this_week = dict(session.exec(select(Ticket.sector_key, func.count(Ticket.id))
-                                  .where(Ticket.created_at >= week_ago).group_by(Ticket.sector_key)).all())
-    last_week = dict(session.exec(select(Ticket.sector_key, func.count(Ticket.id))
-                                  .where(Ticket.created_at >= two_weeks_ago, Ticket.created_at < week_ago)
-                                  .group_by(Ticket.sector_key)).all())
-    names = sector_names(session)
-    sectors = [(names.get(key, "待分拣"), n, last_week.get(key, 0)) for key, n in this_week.items()
-               if n >= HOTSPOT_SECTOR_MIN and n >= 2 * last_week.get(key, 0) and key]
-    return {
-        "total": total, "handled": handled,
-        "handling_rate": round(handled / total, 4) if total else 1.0,
-        "satisfaction": round(satisfied / (satisfied + unsatisfied), 4) if satisfied + unsatisfied else None,
-        "rated": satisfied + unsatisfied,
-        "overdue_by_bureau": [(name, n) for name, n in overdue],
-        "hotspot_merchants": [(name, n) for name, n in merchants],
-        "hotspot_sectors": sorted(sectors, key=lambda s: -s[1]),
-        "this_week": sum(this_week.values()),
-    }
 
 
 def city_digest(session: Session, now: datetime, folder: Path, base_url: str) -> dict:
@@ -170,7 +131,7 @@ def city_digest(session: Session, now: datetime, folder: Path, base_url: str) ->
     hot = book.create_sheet("热点")
     hot.append(["类型", "名称", "近7天件数", "前7天件数"])
     for name, n in figures["hotspot_merchants"]:
-        hot.append(["商家", name, n, ""])
+        hot.append(["商家", safe_text(name), n, ""])
     for name, n, before in figures["hotspot_sectors"]:
         hot.append(["行业", name, n, before])
     path = folder / "city.xlsx"

@@ -36,7 +36,8 @@ def acquire(db: Database, holder: str, now: datetime, ttl: timedelta) -> bool:
             return True
         insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
         result = session.execute(insert(SchedulerLease).values(name=LEASE, holder=holder, expires_at=now + ttl)
-                                 .on_conflict_do_nothing(index_elements=["name"]))
+                                 .on_conflict_do_nothing(index_elements=["name"])
+                                 .execution_options(preserve_rowcount=True))
         return result.rowcount == 1
 
 

@@ -242,16 +242,17 @@ class WeChatEndpoint:
         _pool.submit(contextvars.copy_context().run, self._run_after, processed, rest, 1 if skip_first else 0)
 
     def _run_after(self, processed: Processed, parts: list[str], offset: int) -> None:
-        for hook in [*processed.after_commit, self.outbox.deliver_pending]:
-            try:
-                hook()
-            except Exception:  # one failing notification must not stop the others
-                log.exception("after-commit hook failed")
+        # the reply (or its rest) first, so the consumer reads it before the notifications it caused
         if parts:
             consumer_id = self._consumer_id_of(processed.inbound_id)
             for index, part in enumerate(parts, start=offset):
                 self.outbox.send_to_consumer(consumer_id, part, kind="reply",
                                              dedup_key=f"reply:{processed.inbound_id}:{index}")
+        for hook in [*processed.after_commit, self.outbox.deliver_pending]:
+            try:
+                hook()
+            except Exception:  # one failing notification must not stop the others
+                log.exception("after-commit hook failed")
 
     def _consumer_id_of(self, inbound_id: int | None) -> int:
         with self.db.session() as session:

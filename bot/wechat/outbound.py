@@ -44,7 +44,8 @@ def enqueue(session: Session, *, dedup_key: str, kind: str, body: str, title: st
     values = dict(dedup_key=dedup_key[:200], kind=kind, channel=channel, status=status, ticket_id=ticket_id,
                   consumer_id=consumer_id, staff_id=staff_id, bureau_id=bureau_id, title=title[:200], body=body,
                   payload=payload or {}, created_at=clock.now())
-    result = session.execute(insert(Notification).values(**values).on_conflict_do_nothing(index_elements=["dedup_key"]))
+    result = session.execute(insert(Notification).values(**values).on_conflict_do_nothing(index_elements=["dedup_key"])
+                             .execution_options(preserve_rowcount=True))
     return bool(result.rowcount)
 
 
