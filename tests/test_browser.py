@@ -24,7 +24,6 @@ from tests.browser_util import (
     CHROMIUM,
     CHROMIUM_ARGS,
     TIMEOUT_MS,
-    bot_bubbles,
     browser_missing,
     console_login,
     live_env,

@@ -10,12 +10,12 @@ from sqlmodel import select
 
 from bot.core import clock
 from bot.core.config import ROOT
-from bot.dispatch import compensation, first_contact, mediation, settlement
+from bot.dispatch import compensation, first_contact, settlement
 from bot.dispatch.audit import Actor
-from bot.dispatch.calendar import WorkingCalendar, load_calendar
+from bot.dispatch.calendar import load_calendar
 from bot.dispatch.first_contact import DispatchError, HandBackRefused
 from bot.dispatch.merchants import import_merchants
-from bot.dispatch.routing import Facts, assess, dispatch_from_triage, submit
+from bot.dispatch.routing import Facts, dispatch_from_triage, submit
 from models import (
     Bureau,
     Consumer,
@@ -24,7 +24,6 @@ from models import (
     Notification,
     PartyRole,
     Role,
-    Staff,
     Ticket,
     TicketDeadline,
     TicketEvent,

@@ -1,7 +1,6 @@
 """Configuration from the environment, the clock's time zone, and the operator CLI."""
 from __future__ import annotations
 
-import os
 import time
 from datetime import datetime, timezone
 

@@ -8,8 +8,8 @@ from sqlalchemy import func
 from sqlmodel import select
 
 from bot.wechat.signature import sha1_signature
-from models import Consumer, InboundMessage, Ticket
-from tests.wechat_user import AES_KEY, APPID, TOKEN, WeChatUser, message_xml
+from models import Consumer, InboundMessage
+from tests.wechat_user import AES_KEY, TOKEN, WeChatUser, message_xml
 
 MODES = ["plaintext", "compatible", "safe"]
 

@@ -16,7 +16,6 @@ import re
 import unicodedata
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from decimal import Decimal, InvalidOperation
 
 from flask import Response, abort, flash, redirect, render_template, request, url_for
 from sqlalchemy import func, or_
@@ -30,7 +29,18 @@ from bot.console.auth import current_staff, roles_required
 from bot.core import clock
 from bot.core.context import database
 from bot.dispatch.calendar import load_calendar, package_covers
-from bot.dispatch.merchants import CSV_COLUMNS, decode_csv_bytes, export_merchants, import_merchants, normalise_name
+from bot.dispatch.merchants import (
+    MAX_RETURN_DAYS,
+    CSV_COLUMNS,
+    FieldProblem,
+    decode_csv_bytes,
+    export_merchants,
+    import_merchants,
+    normalise_name,
+    parse_cap,
+    parse_contact_phone,
+    parse_return_days,
+)
 from bot.jobs import leader
 from bot.jobs.tasks import Job, configured_jobs
 from models import Bureau, BureauKind, Holiday, JobRun, Merchant, Role, SchedulerLease, Staff, TicketDeadline, Town
@@ -53,11 +63,7 @@ COLUMN_NAMES = {"name": "名称", "aliases": "别名", "town": "镇街", "addres
                 "offline_return_days": "线下无理由退货天数", "direct_settlement": "直接和解（ODR）",
                 "contact_phone": "联系电话"}
 
-# same rules as the CSV import (bot/dispatch/merchants.py), with messages for the form
-_PHONE_OK = re.compile(r"^[0-9+\-() ]+(?:转[0-9]+)?$")
 _ALIAS_SPLIT = re.compile(r"[|、,，;；\r\n]+")
-_CAP_MAX = Decimal("9999999999.99")
-_MAX_RETURN_DAYS = 365
 _MAX_HOLIDAY_SPAN = 31
 
 
@@ -560,38 +566,29 @@ def _merchant_values(session, merchant_id: int | None) -> tuple[dict, dict]:
     values["advance_compensation"] = _checked("advance_compensation")
     values["direct_settlement"] = _checked("direct_settlement")
 
-    raw_cap = unicodedata.normalize("NFKC", _field("compensation_cap"))
-    raw_cap = raw_cap.removeprefix("¥").removesuffix("元").replace(",", "").strip()
-    values["compensation_cap"] = None
-    if raw_cap:
-        try:
-            cap = Decimal(raw_cap)
-            if not cap.is_finite() or cap <= 0 or cap > _CAP_MAX or cap != cap.quantize(Decimal("0.01")):
-                raise InvalidOperation
-            values["compensation_cap"] = cap.quantize(Decimal("0.01"))
-        except InvalidOperation:
-            errors["compensation_cap"] = "赔付上限应为大于 0、最多两位小数的金额（元）；不设上限请留空"
-        else:
-            if not values["advance_compensation"]:
-                errors["compensation_cap"] = "填写了赔付上限，请同时勾选“先行赔付”（或清空上限）"
+    try:
+        values["compensation_cap"] = parse_cap(_field("compensation_cap"))
+    except FieldProblem:
+        values["compensation_cap"] = None
+        errors["compensation_cap"] = "赔付上限应为大于 0、最多两位小数的金额（元）；不设上限请留空"
+    else:
+        if values["compensation_cap"] is not None and not values["advance_compensation"]:
+            errors["compensation_cap"] = "填写了赔付上限，请同时勾选“先行赔付”（或清空上限）"
 
-    raw_days = unicodedata.normalize("NFKC", _field("offline_return_days"))
-    values["offline_return_days"] = 0
-    if raw_days:
-        if not raw_days.isdigit():
-            errors["offline_return_days"] = "线下无理由退货天数应为整数（0 表示不承诺）"
-        else:
-            days = int(raw_days)
-            if 0 < days < 7:
-                errors["offline_return_days"] = "线下无理由退货承诺至少 7 天（0 表示不承诺）"
-            elif days > _MAX_RETURN_DAYS:
-                errors["offline_return_days"] = f"线下无理由退货天数不能超过 {_MAX_RETURN_DAYS} 天"
-            values["offline_return_days"] = days
+    try:
+        values["offline_return_days"] = parse_return_days(_field("offline_return_days"))
+    except FieldProblem as problem:
+        values["offline_return_days"] = 0
+        errors["offline_return_days"] = {
+            "not_integer": "线下无理由退货天数应为整数（0 表示不承诺）",
+            "below_minimum": "线下无理由退货承诺至少 7 天（0 表示不承诺）",
+            "above_maximum": f"线下无理由退货天数不能超过 {MAX_RETURN_DAYS} 天"}[problem.code]
 
-    phone = unicodedata.normalize("NFKC", _field("contact_phone"))
-    if phone and (len(phone) > 20 or not _PHONE_OK.match(phone)):
+    try:
+        values["contact_phone"] = parse_contact_phone(_field("contact_phone"))
+    except FieldProblem:
+        values["contact_phone"] = None
         errors["contact_phone"] = "联系电话只能包含数字、+、-、括号和空格（分机用“转”），最多 20 位"
-    values["contact_phone"] = phone or None
 
     if "name" not in errors and "town_code" not in errors:
         # the import matches rows by normalised name + town: two such merchants could never be imported again

@@ -418,7 +418,7 @@ _FALSE = {"否", "false", "0", "n", "no", ""}
 _ALIAS_SPLIT = re.compile(r"[|、]")
 _PHONE_OK = re.compile(r"^[0-9+\-() ]+(?:转[0-9]+)?$")
 _CAP_MAX = Decimal("9999999999.99")  # Numeric(12, 2)
-_MAX_RETURN_DAYS = 365
+MAX_RETURN_DAYS = 365
 
 
 @dataclass
@@ -529,40 +529,78 @@ def _parse_row(cells: dict[str, str], towns: dict[str, str]) -> tuple[dict, list
             errors.append(f"{column} must be 是/否 (or true/false, 1/0, y/n), not {cells[column].strip()!r}")
         values[column] = bool(parsed)
 
-    raw_cap = unicodedata.normalize("NFKC", cells["compensation_cap"]).strip()
-    raw_cap = raw_cap.removeprefix("¥").removesuffix("元").replace(",", "").strip()
-    values["compensation_cap"] = None
-    if raw_cap:
-        try:
-            cap = Decimal(raw_cap)
-            if not cap.is_finite() or cap <= 0 or cap > _CAP_MAX or cap != cap.quantize(Decimal("0.01")):
-                raise InvalidOperation
-            values["compensation_cap"] = cap.quantize(Decimal("0.01"))
-        except InvalidOperation:
-            errors.append("compensation_cap must be an amount in yuan > 0 with at most 2 decimals "
-                          f"(empty = no cap), not {cells['compensation_cap'].strip()!r}")
-        else:
-            if not values["advance_compensation"]:
-                errors.append("compensation_cap is set but advance_compensation is 否")
+    try:
+        values["compensation_cap"] = parse_cap(cells["compensation_cap"])
+    except FieldProblem:
+        values["compensation_cap"] = None
+        errors.append("compensation_cap must be an amount in yuan > 0 with at most 2 decimals "
+                      f"(empty = no cap), not {cells['compensation_cap'].strip()!r}")
+    else:
+        if values["compensation_cap"] is not None and not values["advance_compensation"]:
+            errors.append("compensation_cap is set but advance_compensation is 否")
 
-    raw_days = unicodedata.normalize("NFKC", cells["offline_return_days"]).strip()
-    values["offline_return_days"] = 0
-    if raw_days:
-        if not raw_days.isdigit():
-            errors.append("offline_return_days must be a whole number ≥ 0")
-        else:
-            days = int(raw_days)
-            if 0 < days < 7:
-                errors.append("offline_return_days: a no-reason return pledge is at least 7 days (0 = no pledge)")
-            elif days > _MAX_RETURN_DAYS:
-                errors.append(f"offline_return_days must be at most {_MAX_RETURN_DAYS}")
-            values["offline_return_days"] = days
+    try:
+        values["offline_return_days"] = parse_return_days(cells["offline_return_days"])
+    except FieldProblem as problem:
+        values["offline_return_days"] = 0
+        errors.append({"not_integer": "offline_return_days must be a whole number ≥ 0",
+                       "below_minimum": "offline_return_days: a no-reason return pledge is at least 7 days "
+                                        "(0 = no pledge)",
+                       "above_maximum": f"offline_return_days must be at most {MAX_RETURN_DAYS}"}[problem.code])
 
-    phone = unicodedata.normalize("NFKC", cells["contact_phone"]).strip()
-    if phone and (len(phone) > 20 or not _PHONE_OK.match(phone)):
-        errors.append(f"contact_phone {phone!r} is not a phone number (digits, +, -, spaces; at most 20)")
-    values["contact_phone"] = phone or None
+    try:
+        values["contact_phone"] = parse_contact_phone(cells["contact_phone"])
+    except FieldProblem:
+        values["contact_phone"] = None
+        errors.append(f"contact_phone {cells['contact_phone'].strip()!r} is not a phone number "
+                      "(digits, +, -, spaces; at most 20)")
     return values, errors
+
+
+class FieldProblem(ValueError):
+    """A merchant field the registry cannot store; `code` names the rule so each caller words it its own way."""
+
+    def __init__(self, field: str, code: str) -> None:
+        super().__init__(f"{field}: {code}")
+        self.field = field
+        self.code = code
+
+
+def parse_cap(text: str | None) -> Decimal | None:
+    """A 先行赔付 cap in yuan ("¥5,000元" accepted); empty means no cap."""
+    raw = unicodedata.normalize("NFKC", text or "").strip()
+    raw = raw.removeprefix("¥").removesuffix("元").replace(",", "").strip()
+    if not raw:
+        return None
+    try:
+        cap = Decimal(raw)
+        if not cap.is_finite() or cap <= 0 or cap > _CAP_MAX or cap != cap.quantize(Decimal("0.01")):
+            raise InvalidOperation
+    except InvalidOperation:
+        raise FieldProblem("compensation_cap", "amount") from None
+    return cap.quantize(Decimal("0.01"))
+
+
+def parse_return_days(text: str | None) -> int:
+    """Offline no-reason return days: 0 (no pledge) or 7..365 (Zhejiang's guideline: at least 7)."""
+    raw = unicodedata.normalize("NFKC", text or "").strip()
+    if not raw:
+        return 0
+    if not raw.isdigit():
+        raise FieldProblem("offline_return_days", "not_integer")
+    days = int(raw)
+    if 0 < days < 7:
+        raise FieldProblem("offline_return_days", "below_minimum")
+    if days > MAX_RETURN_DAYS:
+        raise FieldProblem("offline_return_days", "above_maximum")
+    return days
+
+
+def parse_contact_phone(text: str | None) -> str | None:
+    phone = unicodedata.normalize("NFKC", text or "").strip()
+    if phone and (len(phone) > 20 or not _PHONE_OK.match(phone)):
+        raise FieldProblem("contact_phone", "not_phone")
+    return phone or None
 
 
 def _key(name: str, town_code: str | None) -> tuple[str, str]:
