@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from decimal import Decimal
 
-from sqlalchemy import JSON, Column, Index, Numeric, Text, UniqueConstraint
+from sqlalchemy import JSON, Column, Index, Numeric, Text
 from sqlmodel import Field, SQLModel
 
 from models.types import UTCDateTime
