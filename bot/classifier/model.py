@@ -217,7 +217,7 @@ def _slim(pipeline) -> None:
         calibrated.estimator.coef_ = calibrated.estimator.coef_.astype(np.float32)
 
 
-def choose_threshold(probabilities: np.ndarray, correct: np.ndarray, target: float = 0.95,
+def choose_threshold(probabilities: np.ndarray, correct: np.ndarray, target: float = 0.90,
                      floor: float = 0.3, ceiling: float = 0.8) -> float:
     """The lowest confidence above which out-of-fold predictions are right at least `target` of the time."""
     for t in np.arange(floor, ceiling + 1e-9, 0.025):
