@@ -25,9 +25,11 @@ from bot.conversation import texts
 from bot.conversation.location import town_for_location
 from bot.core import clock
 from bot.dispatch import compensation, mediation, settlement
+from bot.dispatch import texts as dispatch_texts
+from bot.dispatch.audit import consumer_actor
 from bot.dispatch.calendar import WorkingCalendar
 from bot.dispatch.first_contact import DispatchError
-from bot.dispatch.routing import ROUTE_DIRECT, ROUTE_TRIAGE, Assessment, Facts, _day, assess, submit
+from bot.dispatch.routing import ROUTE_DIRECT, ROUTE_TRIAGE, Assessment, Facts, due_text, assess, submit
 from models import Attachment, Bureau, Consumer, Sector, Ticket, TicketDeadline, TicketEvent, TicketStatus
 
 IDLE_RESUME_AFTER = timedelta(minutes=30)
@@ -271,8 +273,6 @@ def _on_confirm_withdraw(state: dict, text: str, svc: Services) -> str:
             mediation.withdraw(svc.session, ticket, svc.now)
         except DispatchError:
             return texts.WITHDRAW_IMPOSSIBLE.format(number=number, status=texts.STATUS_NAMES[ticket.status])
-        from bot.dispatch import texts as dispatch_texts
-
         return dispatch_texts.WITHDRAWN.format(number=ticket.number)
     return texts.WITHDRAW_KEPT.format(number=number)
 
@@ -311,16 +311,10 @@ def _confirm_receipt(svc: Services, number: str | None) -> str:
     if ticket is None:
         return texts.NO_CLAIM.format(number=number or "")
     try:
-        compensation.confirm_receipt(svc.session, ticket, compensation_actor())
+        compensation.confirm_receipt(svc.session, ticket, consumer_actor())
     except compensation.CompensationRefused:
         return texts.NO_CLAIM.format(number=ticket.number)
     return texts.RECEIPT_CONFIRMED.format(number=ticket.number)
-
-
-def compensation_actor():
-    from bot.dispatch.audit import consumer_actor
-
-    return consumer_actor()
 
 
 # ---------------------------------------------------------------------------
@@ -579,7 +573,7 @@ def _route_line(decision: Assessment) -> str:
         return texts.SUMMARY_ROUTE_TRIAGE
     if decision.route == ROUTE_DIRECT:
         return texts.SUMMARY_ROUTE_DIRECT.format(bureau=lead)
-    return texts.SUMMARY_ROUTE_BUREAU.format(bureau=lead, date=_day(decision.first_answer_due))
+    return texts.SUMMARY_ROUTE_BUREAU.format(bureau=lead, date=due_text(decision.first_answer_due))
 
 
 def _rights(decision: Assessment) -> list[str]:
@@ -656,12 +650,12 @@ def _submit(state: dict, svc: Services) -> str:
     state["last_ticket"] = ticket.number
     lead = decision.lead_bureau.name if decision.lead_bureau else "主管部门"
     if decision.route == ROUTE_TRIAGE:
-        route = texts.SUBMITTED_ROUTE_TRIAGE.format(date=_day(decision.first_answer_due))
+        route = texts.SUBMITTED_ROUTE_TRIAGE.format(date=due_text(decision.first_answer_due))
     elif decision.route == ROUTE_DIRECT:
         route = texts.SUBMITTED_ROUTE_DIRECT.format(merchant=decision.merchant.name, bureau=lead,
-                                                    date=_day(decision.first_answer_due))
+                                                    date=due_text(decision.first_answer_due))
     else:
-        route = texts.SUBMITTED_ROUTE_BUREAU.format(bureau=lead, date=_day(decision.first_answer_due))
+        route = texts.SUBMITTED_ROUTE_BUREAU.format(bureau=lead, date=due_text(decision.first_answer_due))
     return texts.SUBMITTED.format(number=ticket.number, route=route)
 
 

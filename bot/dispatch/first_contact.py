@@ -16,7 +16,7 @@ from bot.dispatch import audit, deadlines, texts
 from bot.dispatch.audit import Actor
 from bot.dispatch.calendar import WorkingCalendar
 from bot.dispatch.parties import add_party, bureau_by_code, bureau_ids_with_role, notify_bureau_staff
-from bot.dispatch.routing import _day, dispatch_to_bureau
+from bot.dispatch.routing import due_text, dispatch_to_bureau
 from bot.wechat.outbound import enqueue
 from models import Bureau, DeadlineKind, PartyRole, Ticket, TicketStatus
 
@@ -53,7 +53,7 @@ def accept(session: Session, ticket: Ticket, actor: Actor, calendar: WorkingCale
     bureau = session.get(Bureau, ticket.handler_bureau_id)
     enqueue(session, dedup_key=f"ticket:{ticket.id}:accepted:{int(now.timestamp())}", kind="status",
             ticket_id=ticket.id, consumer_id=ticket.consumer_id,
-            body=texts.ACCEPTED.format(number=ticket.number, bureau=bureau.name, date=_day(due)))
+            body=texts.ACCEPTED.format(number=ticket.number, bureau=bureau.name, date=due_text(due)))
 
 
 def reject(session: Session, ticket: Ticket, actor: Actor, reason: str, note: str = "",
@@ -126,7 +126,7 @@ def raise_dispute(session: Session, ticket: Ticket, actor: Actor, other_bureau_i
     audit.record(session, ticket, actor, "jurisdiction_disputed", to_status=TicketStatus.DISPUTED, rule="SAMR Art. 30",
                  at=now, data={"between": [source.name, other.name], "reason": reason, "decide_by": due.at})
     notify_bureau_staff(session, office.id, ticket, f"dispute:{int(now.timestamp())}", texts.STAFF_DISPUTE.format(
-        number=ticket.number, from_bureau=source.name, to_bureau=other.name, date=_day(due)))
+        number=ticket.number, from_bureau=source.name, to_bureau=other.name, date=due_text(due)))
 
 
 def decide_dispute(session: Session, ticket: Ticket, actor: Actor, bureau_id: int, calendar: WorkingCalendar,

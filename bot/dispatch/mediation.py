@@ -12,7 +12,7 @@ from bot.dispatch.audit import Actor
 from bot.dispatch.calendar import WorkingCalendar
 from bot.dispatch.first_contact import DispatchError, _require, _require_handler
 from bot.dispatch.parties import add_party, bureau_by_code, notify_bureau_staff
-from bot.dispatch.routing import _day
+from bot.dispatch.routing import due_text
 from bot.wechat.outbound import enqueue
 from models import Bureau, DeadlineKind, PartyRole, Ticket, TicketStatus
 
@@ -71,7 +71,7 @@ def rate(session: Session, ticket: Ticket, satisfied: bool, calendar: WorkingCal
     handler = session.get(Bureau, ticket.handler_bureau_id)
     for bureau_id in {office.id, ticket.handler_bureau_id}:
         notify_bureau_staff(session, bureau_id, ticket, "reopened", f"投诉 {ticket.number} 消费者不满意，已重新打开督办。")
-    return texts.REOPENED.format(number=ticket.number, bureau=handler.name, date=_day(due))
+    return texts.REOPENED.format(number=ticket.number, bureau=handler.name, date=due_text(due))
 
 
 def close_unrated(session: Session, ticket: Ticket, now: datetime | None = None) -> bool:

@@ -188,7 +188,7 @@ def submit(session: Session, facts: Facts, consumer: Consumer, calendar: Working
         audit.record(session, ticket, audit.SYSTEM, "routed_to_triage", rule=decision.rule, at=now,
                      data={"threshold": threshold, "due": due.at, "provisional": due.provisional})
         notify_bureau_staff(session, desk.id, ticket, "triage", texts.STAFF_TRIAGE.format(
-            number=ticket.number, date=_day(due)))
+            number=ticket.number, date=due_text(due)))
     elif decision.route == ROUTE_DIRECT:
         start_direct_settlement(session, ticket, merchant, calendar, now, decision.rule)
     else:
@@ -198,7 +198,8 @@ def submit(session: Session, facts: Facts, consumer: Consumer, calendar: Working
     return ticket
 
 
-def _day(due: Due) -> str:
+def due_text(due: Due) -> str:
+    """A deadline as consumers and staff read it: 2026年12月2日, marked 暂定 when provisional."""
     text = clock.local(due.at).strftime("%Y年%m月%d日").replace("年0", "年").replace("月0", "月")
     return text + ("（暂定）" if due.provisional else "")
 
@@ -239,10 +240,10 @@ def dispatch_to_bureau(session: Session, ticket: Ticket, bureau: Bureau, calenda
                        "accept_by": due.at, "provisional": due.provisional})
     enqueue(session, dedup_key=f"ticket:{ticket.id}:dispatched:{bureau.id}:{int(now.timestamp())}", kind="status",
             ticket_id=ticket.id, consumer_id=ticket.consumer_id,
-            body=consumer_text.format(number=ticket.number, bureau=bureau.name, date=_day(due)))
+            body=consumer_text.format(number=ticket.number, bureau=bureau.name, date=due_text(due)))
     sector = session.get(Sector, ticket.sector_key) if ticket.sector_key else None
     notify_bureau_staff(session, bureau.id, ticket, f"new:{int(now.timestamp())}", staff_text.format(
-        number=ticket.number, sector=sector.name if sector else "未分类", date=_day(due)))
+        number=ticket.number, sector=sector.name if sector else "未分类", date=due_text(due)))
 
 
 def start_direct_settlement(session: Session, ticket: Ticket, merchant: Merchant, calendar: WorkingCalendar,
@@ -257,10 +258,10 @@ def start_direct_settlement(session: Session, ticket: Ticket, merchant: Merchant
     lead = session.get(Bureau, ticket.lead_bureau_id) if ticket.lead_bureau_id else None
     enqueue(session, dedup_key=f"ticket:{ticket.id}:direct_settlement", kind="status", ticket_id=ticket.id,
             consumer_id=ticket.consumer_id,
-            body=texts.DIRECT_SETTLEMENT.format(number=ticket.number, merchant=merchant.name, answer_date=_day(answer),
-                                                settle_date=_day(settle), bureau=lead.name if lead else "主管部门"))
+            body=texts.DIRECT_SETTLEMENT.format(number=ticket.number, merchant=merchant.name, answer_date=due_text(answer),
+                                                settle_date=due_text(settle), bureau=lead.name if lead else "主管部门"))
     _tell_merchant(session, merchant, ticket, "direct", texts.MERCHANT_NEW.format(
-        number=ticket.number, answer_date=_day(answer), settle_date=_day(settle)))
+        number=ticket.number, answer_date=due_text(answer), settle_date=due_text(settle)))
 
 
 def dispatch_from_triage(session: Session, ticket: Ticket, actor: Actor, sector_key: str,
