@@ -37,6 +37,9 @@ def test_chinese_numerals(text, value):
     ("交了5400只退回来一点", 5400), ("4299啊", 4299), ("押金两百一直不退", 200), ("收了我六十三", 63),
     ("一箱79，三箱两百三十七", 237), ("标价89，结账收了129", 129), ("本来二十块，收了我六十三", 63),
     ("说补偿5块让我别闹，我要求退一百九十九", 199), ("199装机费交了", 199),
+    # a count of items after the price, and a jiao digit that is really "one <item>"
+    ("两百九十八三盒", 298), ("十块一包 店家不认", 10), ("六十块一床，盖了浑身痒", 60), ("二十块钱一下子就没了", 20),
+    ("一块一块拼起来的 一份一百九十八", 198), ("死了七八只 兔粮一袋一百二十块", 120),
 ])
 def test_amount_in_every_form(text, amount):
     assert extract_amount(text) == pytest.approx(amount)
@@ -46,6 +49,9 @@ def test_amount_in_every_form(text, amount):
     "电话13812345678", "打12315没人接", "10086天天打电话", "订单号123456789012", "等了20分钟", "住6楼",
     "买了3斤", "孩子80岁的奶奶", "TX20261120-0031 受理了吗", "iPhone15", "5G信号差", "七十多岁", "一块砖头",
     "撕开一角", "2024年3月5日买的", "百分之四十", "第三次", "双十一",
+    "就七八片", "一天三四个电话", "一盘饺子十八个 我数了只有十二个", "一千多棒", "两万多条", "还剩三十二节",
+    # what the merchant offers to settle is not what the consumer paid
+    "客服说页面写错了补偿五十", "给了张十块钱的券就想打发我", "商家说补偿10元京豆",
 ])
 def test_numbers_that_are_not_money(text):
     assert extract_amount(text) is None

@@ -180,6 +180,7 @@ class _Candidate:
     start: int
     secondary: bool  # a reference price, a coupon, an offer: the disputed sum only if nothing else is
     total: bool = False  # 一共 / 总共: the sum of several items wins over a unit price
+    offer: bool = False  # what the merchant offers to settle (补偿五十, a coupon): never the disputed sum
 
 
 _PER_UNIT_CUES = ("一斤", "一个", "一只", "一盒", "一晚", "一瓶", "一包", "一桶", "一袋", "一箱", "一份", "一次", "一张",
@@ -192,8 +193,25 @@ _SECONDARY_BEFORE = ("原价", "券", "返现", "返", "运费", "补偿", "只�
 _TOTAL_CUES = ("一共", "总共", "共计", "合计", "总计", "前前后后", "花了", "实付", "实际付", "实际收", "最后付了", "收了我",
                "结账收", "结账收了", "结账时收了", "付钱时收了", "扣了我")
 _QUANTITY_BEFORE = re.compile(r"(?:[二两三四五六七八九十几]|[2-9]|\d{2,})(?:箱|袋|盒|瓶|桶|斤|公斤|件|套|张|份|包|条|双|台|只|个|桌)$")
+_OFFER_BEFORE = ("补偿", "只给", "只退", "才退", "只赔", "只肯退", "只愿意退", "只肯赔", "只愿意赔", "给了张", "给张", "送了张",
+                 "返现", "赔我")
+_OFFER_AFTER = ("的券", "元券", "块券", "块钱的券", "元的券", "的优惠券", "优惠券", "代金券", "红包", "积分", "京豆", "的coupon",
+                "块的coupon", "coupon")
 _SECONDARY_AFTER = ("的券", "元券", "块券", "优惠券", "的优惠", "代金券", "红包", "积分")
 _MONEY_NOUN_AFTER = ("年费", "月费", "会员费", "服务费", "手续费", "费", "押金", "定金", "订金", "学费", "块", "元")
+
+
+def _counts_the_item(num: str) -> bool:
+    """Is the last digit of 三十五一瓶 / 两百九十八三盒 a count of items, not part of the price?
+
+    Not in 十二个 (a number), 七八只 / 三四个 (a rough count) or 二十七八个.
+    """
+    last, before = num[-1], num[-2]
+    if last == "一":
+        return True
+    if before not in _CN_DIGITS or len(num) < 3 or num[-3] not in _CN_UNITS:
+        return False
+    return _CN_DIGITS[last] != _CN_DIGITS[before] + 1
 
 
 def _amount_candidates(text: str) -> list[_Candidate]:
@@ -209,12 +227,13 @@ def _amount_candidates(text: str) -> list[_Candidate]:
             if num.endswith(("两", "俩")) and len(num) > 1 and text[m.end("num"):m.end("num") + 1] in _MEASURE_WORDS:
                 num = num[:-1]
                 priced_items = True
-            after_unit = text[end:end + 1]
+            unit_end = m.end("unit") if unit else end
+            after_unit = text[unit_end:unit_end + 1]
             if num == "一" and (m.group("mao") == "角" or (
                     unit == "块" and not m.group("jiao") and re.match(r"[\u4e00-\u9fff]", after_unit or "")
                     and after_unit != "钱")):
                 continue  # 一角 (a corner), 一块塑料 (a piece)
-            if unit == "块" and (after_unit == "块" or text[start - 1:start] in ("成", "小", "大")
+            if unit == "块" and ("块" in (after_unit, text[end:end + 1]) or text[start - 1:start] in ("成", "小", "大")
                                  or (len(num) == 1 and re.match(r"[\u4e00-\u9fff]", after_unit or "")
                                      and after_unit not in "钱的一二三四五六七八九毛角多")):
                 continue  # 一块块 / 一块砖头 / 成块: pieces, not yuan
@@ -223,8 +242,8 @@ def _amount_candidates(text: str) -> list[_Candidate]:
                 and num == m.group("num"):
             if num[-2] in "百千万" and next_char in "直下共个点样起次天周年月般些定边半切会时级层楼":
                 num = num[:-1]  # 两百一直不退: the 一 belongs to 一直
-            elif next_char in _MEASURE_WORDS:
-                num = num[:-1]  # 三十五一瓶 / 六百一只: the last digit counts the item
+            elif next_char in _MEASURE_WORDS and _counts_the_item(num):
+                num = num[:-1]  # 三十五一瓶 / 两百九十八三盒: the last digit counts the items
                 priced_items = True
         digits_only = num.replace(".", "")
         if digits_only.isdigit() and len(digits_only) >= 8:
@@ -242,9 +261,10 @@ def _amount_candidates(text: str) -> list[_Candidate]:
             if tail and "." not in num:
                 value += (chinese_to_number(tail) or 0) * factor / 10
         jiao = m.group("jiao")
-        if jiao and unit in ("块", "块钱", "元"):
+        if jiao and unit in ("块", "元"):
             following = text[m.end("jiao"):m.end("jiao") + 1]
-            if jiao.isdigit() or following not in _MEASURE_WORDS or not following:
+            one_per_item = jiao == "一" and bool(re.match(r"[\u4e00-\u9fff]", following)) and following not in "毛角钱的多"
+            if jiao.isdigit() or not following or (following not in _MEASURE_WORDS and not one_per_item):
                 value += (chinese_to_number(jiao) or 0) / 10
         if m.group("mao") and not unit:
             value /= 10  # 八毛 = 0.8
@@ -257,7 +277,8 @@ def _amount_candidates(text: str) -> list[_Candidate]:
         per_unit_price = bool(re.match(r"一(?:[\u4e00-\u9fff])", rest)) and rest[1:2] in _MEASURE_WORDS
         if not unit and not mult and not pre and not money_noun_after and not priced_items:
             adverb_zhi = rest[:1] == "只" and rest[1:2] in "退给有能是收要剩肯"  # "5400只退回来": 只 = only
-            if (any(rest.startswith(u) for u in _NOT_MONEY_AFTER) and not adverb_zhi) \
+            counted = text[num_end + 1:num_end + 4] if rest[:1] in "多来余几" else rest  # 一千多棒, 两万多条
+            if (any(rest.startswith(u) or counted.startswith(u) for u in _NOT_MONEY_AFTER) and not adverb_zhi) \
                     or rest[:1] in ("-", "/", ".", "x", "*", "~"):
                 continue
             if num in _HOTLINES and not cue:
@@ -281,7 +302,9 @@ def _amount_candidates(text: str) -> list[_Candidate]:
                      or text[end:end + 1] in ("/", "每"))
         total = (any(c in text[max(0, start - 8):start] for c in _TOTAL_CUES)
                  or bool(_QUANTITY_BEFORE.search(text[max(0, start - 5):start])))
-        found.append(_Candidate(value=round(value, 2), start=start, secondary=secondary, total=total))
+        offer = (any(before.endswith(c) for c in _OFFER_BEFORE) or any(text[end:end + 6].startswith(c) for c in _OFFER_AFTER))
+        found.append(_Candidate(value=round(value, 2), start=start, secondary=secondary or offer, total=total,
+                                offer=offer))
     return found
 
 
@@ -297,7 +320,9 @@ def extract_amount(text: str) -> float | None:
         return None
     totals = [c for c in candidates if c.total and not c.secondary]
     primary = [c for c in candidates if not c.secondary]
-    return (totals or primary or candidates)[0].value
+    references = [c for c in candidates if not c.offer]  # an offer alone says nothing of what was paid
+    chosen = totals or primary or references
+    return chosen[0].value if chosen else None
 
 
 # ---------------------------------------------------------------------------
