@@ -97,11 +97,11 @@ def model_path(tmp_path_factory):
             code.update(source.read_bytes())
     digest = (datasets.digest(datasets.load_labelled(datasets.TRAIN))[:12] + code.hexdigest()[:8])
     cache = ROOT / ".pytest_cache" / "fangxin-model" / digest
-    model_file = cache / "sector_model.joblib"
+    model_file = cache / "sector_model.npz"
     if not model_file.exists() or not model_file.with_suffix(".json").exists():
         cache.mkdir(parents=True, exist_ok=True)
         train_default(model_file, TEST_SETTINGS["secret_key"], progress=lambda _: None)
-    target = tmp_path_factory.mktemp("model") / "sector_model.joblib"
+    target = tmp_path_factory.mktemp("model") / "sector_model.npz"
     shutil.copy(model_file, target)
     shutil.copy(model_file.with_suffix(".json"), target.with_suffix(".json"))
     return target

@@ -82,7 +82,7 @@ def test_threshold_comes_from_training_and_marks_unsure_predictions(classifier):
 
 # -- persistence ------------------------------------------------------------------------------
 def copy_model(model_path, tmp_path):
-    target = tmp_path / "m.joblib"
+    target = tmp_path / "m.npz"
     shutil.copy(model_path, target)
     shutil.copy(model_path.with_suffix(".json"), target.with_suffix(".json"))
     return target
@@ -111,7 +111,59 @@ def test_a_model_file_this_installation_did_not_write_is_never_loaded(model_path
 
 def test_a_missing_model_says_how_to_train(tmp_path):
     with pytest.raises(ModelError, match="python -m bot.classifier train"):
-        SectorClassifier.load(tmp_path / "nothing.joblib", SECRET)
+        SectorClassifier.load(tmp_path / "nothing.npz", SECRET)
+
+
+def test_a_model_in_the_old_pickle_format_is_refused_with_a_retrain_hint(model_path, tmp_path):
+    target = copy_model(model_path, tmp_path)
+    meta = json.loads(target.with_suffix(".json").read_text())
+    meta["format"] = 1
+    target.with_suffix(".json").write_text(json.dumps(meta))
+    with pytest.raises(ModelError, match="older file format.*python -m bot.classifier train"):
+        SectorClassifier.load(target, SECRET)
+
+
+@pytest.mark.parametrize("labels", [None, ("food", "none")], ids=["18 classes", "two classes"])
+def test_the_saved_model_gives_the_trained_pipelines_probabilities(tmp_path, labels):
+    import numpy as np
+
+    from bot.classifier.inference import LinearTextModel
+    from bot.classifier.model import build_pipeline, sample_weights
+
+    records = datasets.load_labelled(datasets.TRAIN)
+    if labels:
+        records = [r for r in records if r["label"] in labels]
+    records = records[:1500]
+    texts, y = [r["text"] for r in records], np.array([r["label"] for r in records])
+    pipeline = build_pipeline()
+    pipeline.fit(texts, y, classifier__sample_weight=sample_weights(y))
+    path = tmp_path / "copy.npz"
+    path.write_bytes(LinearTextModel.from_pipeline(pipeline).to_bytes())
+    copy = LinearTextModel.from_file(path)
+    unseen = [r["text"] for r in datasets.load_labelled(datasets.TEST)][:400] + ["", "！！！", "hello"]
+    assert np.abs(pipeline.predict_proba(unseen) - copy.predict_proba(unseen)).max() < 1e-6
+    assert list(copy.classes_) == list(pipeline.classes_)
+
+
+def test_a_worker_predicts_without_importing_scikit_learn(model_path):
+    """Importing scikit-learn costs 0.7 s of a worker's cold start; prediction must not need it."""
+    import subprocess
+    import sys
+
+    from bot.core.config import ROOT
+
+    probe = (
+        "import sys, json\n"
+        "from bot.classifier.model import SectorClassifier\n"
+        "from bot.classifier.extraction import extract\n"
+        "m = SectorClassifier.load(sys.argv[1], sys.argv[2])\n"
+        "p = m.predict('乌镇老街饭店吃饭被多收了两百块，要求退款')\n"
+        "extract('乌镇老街饭店吃饭被多收了两百块'); m.explain('乌镇老街饭店吃饭被多收了两百块')\n"
+        "print(json.dumps([p.label, any(n == 'sklearn' or n.startswith('sklearn.') for n in sys.modules)]))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", probe, str(model_path), SECRET], cwd=ROOT, capture_output=True,
+                         text=True, check=True).stdout
+    assert json.loads(out) == ["catering", False]
 
 
 def test_rjieba_cuts_exactly_like_jieba_on_the_corpus():
@@ -172,7 +224,7 @@ def test_train_and_evaluate_on_an_xlsx_export(tmp_path, capsys, monkeypatch):
     book.save(path)
     monkeypatch.setenv("FANGXIN_INSTANCE", str(tmp_path))
     monkeypatch.setenv("SECRET_KEY", SECRET)
-    out = tmp_path / "hotline_model.joblib"
+    out = tmp_path / "hotline_model.npz"
     assert classifier_cli(["train", "--data", str(path), "--out", str(out)]) == 0
     assert classifier_cli(["evaluate", str(path), "--model", str(out), "--json"]) == 0
     report = json.loads(capsys.readouterr().out.strip().splitlines()[-1])

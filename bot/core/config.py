@@ -116,7 +116,7 @@ def load_settings(overrides: dict | None = None) -> Settings:
         wechat_template_consumer=pick("WECHAT_TEMPLATE_CONSUMER"),
         wechat_template_staff=pick("WECHAT_TEMPLATE_STAFF"),
         env=pick("FANGXIN_ENV") or "production",
-        model_path=Path(model_path) if model_path else instance / "model" / "sector_model.joblib",
+        model_path=Path(model_path) if model_path else instance / "model" / "sector_model.npz",
         public_base_url=(pick("PUBLIC_BASE_URL") or "http://127.0.0.1:5000").rstrip("/"),
         extra={k: v for k, v in overrides.items() if k not in known and k.upper() != k},
     )
