@@ -39,7 +39,7 @@ def cmd_split(args) -> int:
     records = datasets.load_sources()
     before = {r["text"] for r in datasets.load_labelled(datasets.TEST)} if datasets.TEST.exists() else set()
     train, test = datasets.make_split(records)
-    test_texts = {r["text"] for r in test}
+    test_texts = {r["text"].strip() for r in test}  # load_labelled strips, so compare like with like
     dropped = before - test_texts
     datasets.write_jsonl(datasets.TRAIN, train)
     datasets.write_jsonl(datasets.TEST, test)
