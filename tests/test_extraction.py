@@ -40,6 +40,9 @@ def test_chinese_numerals(text, value):
     # a count of items after the price, and a jiao digit that is really "one <item>"
     ("两百九十八三盒", 298), ("十块一包 店家不认", 10), ("六十块一床，盖了浑身痒", 60), ("二十块钱一下子就没了", 20),
     ("一块一块拼起来的 一份一百九十八", 198), ("死了七八只 兔粮一袋一百二十块", 120),
+    # the sum for the whole purchase after a quantity beats the price per item; 一共 beats both
+    ("一百六十八一位 两个人三百三十六", 336), ("每人一百 两个人两百", 200), ("六个人 八十八一位", 88),
+    ("一盒六个 三十块 一共三百", 300),
 ])
 def test_amount_in_every_form(text, amount):
     assert extract_amount(text) == pytest.approx(amount)

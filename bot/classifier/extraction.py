@@ -179,7 +179,8 @@ class _Candidate:
     value: float
     start: int
     secondary: bool  # a reference price, a coupon, an offer: the disputed sum only if nothing else is
-    total: bool = False  # 一共 / 总共: the sum of several items wins over a unit price
+    total: bool = False  # 一共 / 总共 or after a quantity: the sum of several items wins over a unit price
+    said_total: bool = False  # 一共 / 总共 in words: wins over a sum merely after a quantity
     offer: bool = False  # what the merchant offers to settle (补偿五十, a coupon): never the disputed sum
 
 
@@ -192,7 +193,7 @@ _SECONDARY_BEFORE = ("原价", "券", "返现", "返", "运费", "补偿", "只�
                      "吊牌", "本来", "原来", "平时", "以前", "之前", "从", "写", "标价", "价签", "墙上")
 _TOTAL_CUES = ("一共", "总共", "共计", "合计", "总计", "前前后后", "花了", "实付", "实际付", "实际收", "最后付了", "收了我",
                "结账收", "结账收了", "结账时收了", "付钱时收了", "扣了我")
-_QUANTITY_BEFORE = re.compile(r"(?:[二两三四五六七八九十几]|[2-9]|\d{2,})(?:箱|袋|盒|瓶|桶|斤|公斤|件|套|张|份|包|条|双|台|只|个|桌)$")
+_QUANTITY_BEFORE = re.compile(r"(?:[二两三四五六七八九十几]|[2-9]|\d{2,})(?:箱|袋|盒|瓶|桶|斤|公斤|件|套|张|份|包|条|双|台|只|个|桌|个人|人|位)[\s，,]?$")
 _OFFER_BEFORE = ("补偿", "只给", "只退", "才退", "只赔", "只肯退", "只愿意退", "只肯赔", "只愿意赔", "给了张", "给张", "送了张",
                  "返现", "赔我")
 _OFFER_AFTER = ("的券", "元券", "块券", "块钱的券", "元的券", "的优惠券", "优惠券", "代金券", "红包", "积分", "京豆", "的coupon",
@@ -300,11 +301,12 @@ def _amount_candidates(text: str) -> list[_Candidate]:
         secondary = (any(c in before for c in _SECONDARY_BEFORE)
                      or any(text[end:end + 4].startswith(c) for c in _SECONDARY_AFTER)
                      or text[end:end + 1] in ("/", "每"))
-        total = (any(c in text[max(0, start - 8):start] for c in _TOTAL_CUES)
-                 or bool(_QUANTITY_BEFORE.search(text[max(0, start - 5):start])))
+        said_total = any(c in text[max(0, start - 8):start] for c in _TOTAL_CUES)
+        # "三斤 四十五块" / "两个人三百三十六": a sum after a quantity, unless it is itself a price per item
+        for_quantity = bool(_QUANTITY_BEFORE.search(text[max(0, start - 5):start])) and not per_unit_price
         offer = (any(before.endswith(c) for c in _OFFER_BEFORE) or any(text[end:end + 6].startswith(c) for c in _OFFER_AFTER))
-        found.append(_Candidate(value=round(value, 2), start=start, secondary=secondary or offer, total=total,
-                                offer=offer))
+        found.append(_Candidate(value=round(value, 2), start=start, secondary=secondary or offer,
+                                total=said_total or for_quantity, said_total=said_total, offer=offer))
     return found
 
 
@@ -319,6 +321,7 @@ def extract_amount(text: str) -> float | None:
     if not candidates:
         return None
     totals = [c for c in candidates if c.total and not c.secondary]
+    totals = [c for c in totals if c.said_total] or totals
     primary = [c for c in candidates if not c.secondary]
     references = [c for c in candidates if not c.offer]  # an offer alone says nothing of what was paid
     chosen = totals or primary or references
