@@ -43,6 +43,9 @@ def test_chinese_numerals(text, value):
     # the sum for the whole purchase after a quantity beats the price per item; 一共 beats both
     ("一百六十八一位 两个人三百三十六", 336), ("每人一百 两个人两百", 200), ("六个人 八十八一位", 88),
     ("一盒六个 三十块 一共三百", 300),
+    # several sums: the largest that is neither a reference price, an offer nor an upsell
+    ("点菜的时候根本没说 四百多的餐 多收了四十多", 400), ("团购价九十八 到店要补一百二才给首席剪", 98),
+    ("修车要六千八 保险只给赔三千", 6800),
 ])
 def test_amount_in_every_form(text, amount):
     assert extract_amount(text) == pytest.approx(amount)
