@@ -58,6 +58,9 @@ def test_amount_in_every_form(text, amount):
     "就七八片", "一天三四个电话", "一盘饺子十八个 我数了只有十二个", "一千多棒", "两万多条", "还剩三十二节",
     # what the merchant offers to settle is not what the consumer paid
     "客服说页面写错了补偿五十", "给了张十块钱的券就想打发我", "商家说补偿10元京豆",
+    # weights, grades, rates, multiples, power
+    "尿素 一包写五十公斤 称了四十六", "标签写的不锈钢304", "拼多多假一赔十不兑现",
+    "说两千瓦 带个电磁炉就关机", "鱼苗 说是一万尾",
 ])
 def test_numbers_that_are_not_money(text):
     assert extract_amount(text) is None

@@ -161,7 +161,8 @@ _NOT_MONEY_AFTER = ("斤", "两", "公斤", "克", "个", "次", "天", "年", "
                     "罐", "碗", "杯", "串", "桌", "间", "晚", "站", "趟", "遍", "单", "家", "户", "号楼", "室",
                     "度", "代", "款", "码", "集", "轮", "颗", "粒", "根", "片", "支", "盆", "棵", "株", "匹",
                     "吨", "方", "册", "页", "行", "排", "所", "座", "口", "名", "声", "下", "回", "路", "班", "积分",
-                    "抽", "毫升", "毫克", "斤装", "多岁", "来岁", "几", "w", "棒", "多次", "多天", "多年", "多个")
+                    "抽", "毫升", "毫克", "斤装", "多岁", "来岁", "几", "w", "棒", "多次", "多天", "多年", "多个",
+                    "瓦", "千瓦", "毫安", "兆", "尾", "卷", "枚", "秒")
 _MEASURE_WORDS = set("晚包斤个瓶桶份袋盒只件次张人位天条碗杯块串根支把节套箱听罐颗粒片双对头")
 _HOTLINES = {"110", "119", "120", "122", "12315", "12345", "10086", "10010", "10000", "12306", "95588", "95599", "95533", "95566", "12348",
              "12368", "12110", "12358", "12366", "12320", "96315"}
@@ -196,6 +197,10 @@ _TOTAL_CUES = ("一共", "总共", "共计", "合计", "总计", "前前后后",
 _QUANTITY_BEFORE = re.compile(r"(?:[二两三四五六七八九十几]|[2-9]|\d{2,})(?:箱|袋|盒|瓶|桶|斤|公斤|件|套|张|份|包|条|双|台|只|个|桌|个人|人|位)[\s，,]?$")
 _OFFER_BEFORE = ("补偿", "只给", "只退", "才退", "只赔", "只肯退", "只愿意退", "只肯赔", "只愿意赔", "给了张", "给张", "送了张",
                  "返现", "赔我")
+# a bare number after these is a weight, a grade or a rate, not money
+_NOT_MONEY_BEFORE = ("称了", "称出来", "一称", "称出", "只称", "足金", "不锈钢", "品种", "型号", "编号", "率", "率只有",
+                     "体温", "温度", "血糖", "血压", "量出来", "测出来", "显示", "测速", "测速只有", "网速", "数了",
+                     "数了不到", "数了一下", "数下来")
 # what the merchant asks for on top (要补一百二, 推销四千多的课, 要还四千五): not what was paid for the thing in dispute
 _UPSELL_BEFORE = ("要补", "补到", "得补", "再补", "让补", "要加", "加到", "得加", "再加", "还要", "要还", "推销", "升级",
                   "又要", "再交", "要再")
@@ -252,7 +257,7 @@ def _amount_candidates(text: str) -> list[_Candidate]:
         digits_only = num.replace(".", "")
         if digits_only.isdigit() and len(digits_only) >= 8:
             continue  # order numbers, phones, card numbers
-        if text[max(0, start - 1):start] in ("第", "#", "双", "号") or text[end:end + 1] in (":", "：") \
+        if text[max(0, start - 2):start] in ("一赔", "假一") or text[max(0, start - 1):start] in ("第", "#", "双", "号") or text[end:end + 1] in (":", "：") \
                 or text[max(0, start - 3):start] == "百分之":
             continue
         value = chinese_to_number(num)
@@ -285,6 +290,8 @@ def _amount_candidates(text: str) -> list[_Candidate]:
             if (any(rest.startswith(u) or counted.startswith(u) for u in _NOT_MONEY_AFTER) and not adverb_zhi) \
                     or rest[:1] in ("-", "/", ".", "x", "*", "~"):
                 continue
+            if any(before.endswith(w) for w in _NOT_MONEY_BEFORE):
+                continue  # 称了四十六 (a weight), 足金999 / 不锈钢304 (a grade), 发芽率80
             if num in _HOTLINES and not cue:
                 continue
             if re.match(r"[a-zA-Z]", rest[:1]) or re.search(r"[a-zA-Z]$", text[max(0, start - 1):start]):
