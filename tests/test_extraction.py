@@ -23,6 +23,8 @@ from bot.core import clock
     ("一", 1), ("十", 10), ("十九", 19), ("二十", 20), ("一百二十八", 128), ("两千八", 2800), ("一千五", 1500),
     ("一千五百", 1500), ("两万五", 25000), ("一万二", 12000), ("一百零八", 108), ("三千零五十", 3050),
     ("两百", 200), ("一千九百八", 1980), ("1万2", 12000), ("十二万", 120000), ("三十万", 300000),
+    # spoken short: the digits fill the places below the unit; a doubled digit after 千 is a price point
+    ("一百六九", 169), ("三千九八", 3980), ("两千六八八", 2688), ("一千九九", 1999), ("三千八八", 3888),
 ])
 def test_chinese_numerals(text, value):
     assert chinese_to_number(text) == value
@@ -46,6 +48,7 @@ def test_chinese_numerals(text, value):
     # several sums: the largest that is neither a reference price, an offer nor an upsell
     ("点菜的时候根本没说 四百多的餐 多收了四十多", 400), ("团购价九十八 到店要补一百二才给首席剪", 98),
     ("修车要六千八 保险只给赔三千", 6800),
+    ("直播间 99元3桶的调和油", 99), ("一百块三百个币", 100), ("9块9包邮的十斤大米", 9.9), ("三百八一副", 380),
 ])
 def test_amount_in_every_form(text, amount):
     assert extract_amount(text) == pytest.approx(amount)

@@ -108,6 +108,21 @@ def chinese_to_number(text: str) -> float | None:
     text = text.replace("〇", "零")
     if re.fullmatch(r"[0-9.]+", text):
         return float(text)
+    spoken = re.fullmatch(r"(.*[百千万])([一二两三四五六七八九]{2,4})", text)
+    if spoken and not spoken.group(2).endswith("一"):  # (三十五一瓶: the 一 counts the item)
+        # 一百六九 = 169, 三千九八 = 3980, 两千六八八 = 2688: the digits fill the places below the unit;
+        # a doubled digit after 千 is a price point said short: 一千九九 = 1999, 三千八八 = 3888
+        head, digits = spoken.groups()
+        place = {"百": 10, "千": 100, "万": 1000}[head[-1]]
+        if head[-1] == "千" and len(digits) == 2 and digits[0] == digits[1]:
+            digits = digits[0] * 3
+        if len(digits) <= len(str(place)):
+            base = chinese_to_number(head)
+            if base is not None:
+                for d in digits:
+                    base += _CN_DIGITS[d] * place
+                    place //= 10
+                return base
     total = 0.0
     section = 0.0
     digit: float | None = None
@@ -163,7 +178,7 @@ _NOT_MONEY_AFTER = ("斤", "两", "公斤", "克", "个", "次", "天", "年", "
                     "吨", "方", "册", "页", "行", "排", "所", "座", "口", "名", "声", "下", "回", "路", "班", "积分",
                     "抽", "毫升", "毫克", "斤装", "多岁", "来岁", "几", "w", "棒", "多次", "多天", "多年", "多个",
                     "瓦", "千瓦", "毫安", "兆", "尾", "卷", "枚", "秒")
-_MEASURE_WORDS = set("晚包斤个瓶桶份袋盒只件次张人位天条碗杯块串根支把节套箱听罐颗粒片双对头")
+_MEASURE_WORDS = set("晚包斤个瓶桶份袋盒只件次张人位天条碗杯块串根支把节套箱听罐颗粒片双对头副")
 _HOTLINES = {"110", "119", "120", "122", "12315", "12345", "10086", "10010", "10000", "12306", "95588", "95599", "95533", "95566", "12348",
              "12368", "12110", "12358", "12366", "12320", "96315"}
 _MONEY_BEFORE = ("花了", "花", "付了", "付", "支付", "交了", "交", "充了", "充", "充值", "买了", "买", "价格", "售价",
@@ -270,8 +285,11 @@ def _amount_candidates(text: str) -> list[_Candidate]:
             if tail and "." not in num:
                 value += (chinese_to_number(tail) or 0) * factor / 10
         jiao = m.group("jiao")
+        following = text[m.end("jiao"):m.end("jiao") + 1] if jiao else ""
+        counts_items = following in _MEASURE_WORDS and text[m.end("jiao"):m.end("jiao") + 2] != "包邮"
+        if following and (counts_items or following in "百千万") and jiao != "一":
+            jiao = None  # 99元3桶 / 一百块三百个币: the digit counts items
         if jiao and unit in ("块", "元"):
-            following = text[m.end("jiao"):m.end("jiao") + 1]
             one_per_item = jiao == "一" and bool(re.match(r"[\u4e00-\u9fff]", following)) and following not in "毛角钱的多"
             if jiao.isdigit() or not following or (following not in _MEASURE_WORDS and not one_per_item):
                 value += (chinese_to_number(jiao) or 0) / 10
