@@ -48,6 +48,7 @@ def test_chinese_numerals(text, value):
     # several sums: the largest that is neither a reference price, an offer nor an upsell
     ("点菜的时候根本没说 四百多的餐 多收了四十多", 400), ("团购价九十八 到店要补一百二才给首席剪", 98),
     ("修车要六千八 保险只给赔三千", 6800),
+    ("两千八一吨", 2800), ("三千八一桌，吃完回家全家人都吐", 3800), ("399三盒 贴完皮肤全起泡", 399), ("四十五蚊。", 45),
     ("直播间 99元3桶的调和油", 99), ("一百块三百个币", 100), ("9块9包邮的十斤大米", 9.9), ("三百八一副", 380),
 ])
 def test_amount_in_every_form(text, amount):

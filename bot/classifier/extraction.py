@@ -159,7 +159,7 @@ def chinese_to_number(text: str) -> float | None:
     return total + section
 
 
-_MONEY_UNIT = r"(?:块钱|块|元|圆|rmb|RMB|人民币)"
+_MONEY_UNIT = r"(?:块钱|块|元|圆|蚊|rmb|RMB|人民币)"
 _NUM = rf"(?:[0-9]+[十百千万][0-9零一二两三四五六七八九](?![0-9十百千万])|[0-9]+(?:\.[0-9]+)?|[零〇一二两俩三四五六七八九十][{_CN_NUM}]*)"
 _AMOUNT = re.compile(
     rf"(?P<pre>[¥￥])?\s*"
@@ -178,7 +178,7 @@ _NOT_MONEY_AFTER = ("斤", "两", "公斤", "克", "个", "次", "天", "年", "
                     "吨", "方", "册", "页", "行", "排", "所", "座", "口", "名", "声", "下", "回", "路", "班", "积分",
                     "抽", "毫升", "毫克", "斤装", "多岁", "来岁", "几", "w", "棒", "多次", "多天", "多年", "多个",
                     "瓦", "千瓦", "毫安", "兆", "尾", "卷", "枚", "秒")
-_MEASURE_WORDS = set("晚包斤个瓶桶份袋盒只件次张人位天条碗杯块串根支把节套箱听罐颗粒片双对头副")
+_MEASURE_WORDS = set("晚包斤个瓶桶份袋盒只件次张人位天条碗杯块串根支把节套箱听罐颗粒片双对头副吨桌盘期年")
 _HOTLINES = {"110", "119", "120", "122", "12315", "12345", "10086", "10010", "10000", "12306", "95588", "95599", "95533", "95566", "12348",
              "12368", "12110", "12358", "12366", "12320", "96315"}
 _MONEY_BEFORE = ("花了", "花", "付了", "付", "支付", "交了", "交", "充了", "充", "充值", "买了", "买", "价格", "售价",
@@ -322,7 +322,9 @@ def _amount_candidates(text: str) -> list[_Candidate]:
                 strong = any(ch in num for ch in "百千万") or ((cue or clause_end) and value >= 10 and not age)
             else:
                 follows = rest[:1]
-                strong = value >= 10 and (cue or not follows or not re.match(r"[\u4e00-\u9fff]", follows)
+                for_items = follows in _CN_DIGITS and rest[1:2] in _MEASURE_WORDS and rest[1:2] not in "次天人位"
+                strong = value >= 10 and (cue or for_items or not follows
+                                          or not re.match(r"[\u4e00-\u9fff]", follows)
                                           or follows in "的一块元啊呀吧呢哦嘛啦了")
         if not strong or value <= 0 or value > 50_000_000:
             continue
