@@ -197,6 +197,7 @@ class _Candidate:
     secondary: bool  # a reference price, a coupon, an offer: the disputed sum only if nothing else is
     total: bool = False  # 一共 / 总共 or after a quantity: the sum of several items wins over a unit price
     said_total: bool = False  # 一共 / 总共 in words: wins over a sum merely after a quantity
+    balance: bool = False  # 卡里还剩八百: the prepaid balance a closed shop keeps is the sum at stake
     offer: bool = False  # what the merchant offers to settle (补偿五十, a coupon): never the disputed sum
 
 
@@ -212,6 +213,7 @@ _TOTAL_CUES = ("一共", "总共", "共计", "合计", "总计", "前前后后",
 _QUANTITY_BEFORE = re.compile(r"(?:[二两三四五六七八九十几]|[2-9]|\d{2,})(?:箱|袋|盒|瓶|桶|斤|公斤|件|套|张|份|包|条|双|台|只|个|桌|个人|人|位)[\s，,]?$")
 _OFFER_BEFORE = ("补偿", "只给", "只退", "才退", "只赔", "只肯退", "只愿意退", "只肯赔", "只愿意赔", "给了张", "给张", "送了张",
                  "返现", "赔我")
+_BALANCE_BEFORE = ("还剩", "余额", "卡里还有", "剩下的钱", "剩余金额", "没用完的")
 # a bare number after these is a weight, a grade or a rate, not money
 _NOT_MONEY_BEFORE = ("称了", "称出来", "一称", "称出", "只称", "足金", "不锈钢", "品种", "型号", "编号", "率", "率只有",
                      "体温", "温度", "血糖", "血压", "量出来", "测出来", "显示", "测速", "测速只有", "网速", "数了",
@@ -337,8 +339,10 @@ def _amount_candidates(text: str) -> list[_Candidate]:
         upsell = any(c in text[max(0, start - 8):start] for c in _UPSELL_BEFORE)
         secondary = secondary or upsell
         offer = (any(before.endswith(c) for c in _OFFER_BEFORE) or any(text[end:end + 6].startswith(c) for c in _OFFER_AFTER))
+        balance = any(c in text[max(0, start - 6):start] for c in _BALANCE_BEFORE) and not offer
         found.append(_Candidate(value=round(value, 2), start=start, secondary=secondary or offer,
-                                total=said_total or for_quantity, said_total=said_total, offer=offer))
+                                total=said_total or for_quantity, said_total=said_total, offer=offer,
+                                balance=balance))
     return found
 
 
@@ -352,6 +356,9 @@ def extract_amount(text: str) -> float | None:
     candidates = _amount_candidates(text)
     if not candidates:
         return None
+    balances = [c for c in candidates if c.balance]
+    if balances:
+        return balances[-1].value
     totals = [c for c in candidates if c.total and not c.secondary]
     totals = [c for c in totals if c.said_total] or totals
     primary = [c for c in candidates if not c.secondary]
