@@ -109,7 +109,8 @@ def test_change_of_mind_at_the_summary(user, db):
 
 def test_a_voice_message_is_a_complaint_like_text(user, db):
     reply = user.voice("那个就是我在濮院的羊毛衫市场买的毛衣洗了一次就缩水了老板不给退钱一共三百八").content
-    assert reply.startswith("收到") and "方面的投诉" in reply
+    # taken as a complaint (a market-stall sweater may be a shop's or a factory's: the bot may ask which)
+    assert reply.startswith("收到") and ("方面的投诉" in reply or "属于哪一类" in reply)
     with db.session() as session:
         consumer = session.exec(select(Consumer).where(Consumer.openid == user.openid)).one()
         draft = session.exec(select(Conversation).where(Conversation.consumer_id == consumer.id)).one().data["draft"]
