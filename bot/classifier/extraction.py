@@ -223,7 +223,7 @@ _UPSELL_BEFORE = ("要补", "补到", "得补", "再补", "让补", "要加", "�
                   "又要", "再交", "要再")
 _OFFER_AFTER = ("的券", "元券", "块券", "块钱的券", "元的券", "的优惠券", "优惠券", "代金券", "红包", "积分", "京豆", "的coupon",
                 "块的coupon", "coupon")
-_SECONDARY_AFTER = ("的券", "元券", "块券", "优惠券", "的优惠", "代金券", "红包", "积分")
+_SECONDARY_AFTER = ("的优惠",)  # coupons and red packets after a sum are offers (_OFFER_AFTER)
 _MONEY_NOUN_AFTER = ("年费", "月费", "会员费", "服务费", "手续费", "费", "押金", "定金", "订金", "学费", "块", "元")
 
 
@@ -337,10 +337,9 @@ def _amount_candidates(text: str) -> list[_Candidate]:
         # "三斤 四十五块" / "两个人三百三十六": a sum after a quantity, unless it is itself a price per item
         for_quantity = bool(_QUANTITY_BEFORE.search(text[max(0, start - 5):start])) and not per_unit_price
         upsell = any(c in text[max(0, start - 8):start] for c in _UPSELL_BEFORE)
-        secondary = secondary or upsell
         offer = (any(before.endswith(c) for c in _OFFER_BEFORE) or any(text[end:end + 6].startswith(c) for c in _OFFER_AFTER))
         balance = any(c in text[max(0, start - 6):start] for c in _BALANCE_BEFORE) and not offer
-        found.append(_Candidate(value=round(value, 2), start=start, secondary=secondary or offer,
+        found.append(_Candidate(value=round(value, 2), start=start, secondary=secondary or upsell or offer,
                                 total=said_total or for_quantity, said_total=said_total, offer=offer,
                                 balance=balance))
     return found
