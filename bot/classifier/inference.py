@@ -89,6 +89,7 @@ class LinearTextModel:
         self._offsets = np.cumsum([0] + [len(b.vocabulary) for b in blocks])
         self._weights = [np.ascontiguousarray(c.T, dtype=np.float64) for c in coef]  # converted once, not per call
         self._names: list[str] | None = None
+        self._class_weights: np.ndarray | None = None
 
     # -- prediction ------------------------------------------------------------
     def transform(self, texts: Sequence[str]):
@@ -138,9 +139,11 @@ class LinearTextModel:
         return self._names
 
     def class_weights(self) -> np.ndarray:
-        """(n_classes, n_features): how much each term pushes towards each class."""
-        mean = self.coef.mean(axis=0)
-        return np.vstack([-mean[0], mean[0]]) if len(self.classes_) == 2 else mean
+        """(n_classes, n_features): how much each term pushes towards each class (computed once)."""
+        if self._class_weights is None:
+            mean = self.coef.mean(axis=0)
+            self._class_weights = np.vstack([-mean[0], mean[0]]) if len(self.classes_) == 2 else mean
+        return self._class_weights
 
     # -- from scikit-learn -------------------------------------------------------
     @classmethod
