@@ -64,6 +64,26 @@ def test_not_a_complaint(classifier, text):
     assert classifier.predict(text).label == "none", classifier.predict(text).top
 
 
+@pytest.mark.parametrize("text, kind", [
+    ("前天投诉的那个健身房退卡的事，现在到哪一步了？单子还没人接吗", "followup"),
+    ("【清仓】崇福皮草城秋冬貂绒大衣厂家直销 全场三折起 加微信看货 送货上门", "ad"),
+    ("老板拖了我们五个工人两个月的工钱，一共三万多，劳动监察说要走仲裁", "work"),
+])
+def test_a_non_complaint_says_what_kind_it_is(classifier, text, kind):
+    """`none` is trained as its kinds; the label stays `none` and the kind tells the bot how to answer."""
+    prediction = classifier.predict(text)
+    assert (prediction.label, prediction.kind) == ("none", kind), prediction.top
+    assert all("/" not in label for label, _ in prediction.top)
+    assert classifier.labels == sorted(classifier.labels) and "none" in classifier.labels
+    assert not any("/" in label for label in classifier.labels)
+
+
+def test_a_complaint_has_no_kind_and_none_is_explained_by_its_kind(classifier):
+    assert classifier.predict("乌镇老街饭店吃饭被多收了两百块，要求退款").kind is None
+    advert = "【清仓】崇福皮草城秋冬貂绒大衣厂家直销 全场三折起 加微信看货 送货上门"
+    assert classifier.explain(advert, "none")  # the advert's own words, through the `ad` kind
+
+
 def test_predictions_give_three_sectors_summing_below_one_and_reasons(classifier):
     prediction = classifier.predict("乌镇老街饭店吃饭被多收了两百块，要求退款")
     assert len(prediction.top) == 3 and prediction.top[0][0] == prediction.label
@@ -123,26 +143,33 @@ def test_a_model_in_the_old_pickle_format_is_refused_with_a_retrain_hint(model_p
         SectorClassifier.load(target, SECRET)
 
 
-@pytest.mark.parametrize("labels", [None, ("food", "none")], ids=["18 classes", "two classes"])
-def test_the_saved_model_gives_the_trained_pipelines_probabilities(tmp_path, labels):
+@pytest.mark.parametrize("labels, with_kinds", [(None, False), (("food", "none"), False), (None, True),
+                                               (("food", "none"), True)],
+                         ids=["18 classes", "two classes", "18 labels with kinds", "two labels with kinds"])
+def test_the_saved_model_gives_the_trained_pipelines_probabilities(tmp_path, labels, with_kinds):
     import numpy as np
 
     from bot.classifier.inference import LinearTextModel
-    from bot.classifier.model import build_pipeline, sample_weights
+    from bot.classifier.model import build_pipeline, fitted_classes, merge_columns, sample_weights
 
     records = datasets.load_labelled(datasets.TRAIN)
     if labels:
         records = [r for r in records if r["label"] in labels]
-    records = records[:1500]
+    records = records[:: max(1, len(records) // 1500)][:1500]  # every label, not only the first files
     texts, y = [r["text"] for r in records], np.array([r["label"] for r in records])
+    fitted, label_of = fitted_classes(y, datasets.kinds(records) if with_kinds else None)
+    assert bool(label_of) == with_kinds
     pipeline = build_pipeline()
-    pipeline.fit(texts, y, classifier__sample_weight=sample_weights(y))
+    pipeline.fit(texts, fitted, classifier__sample_weight=sample_weights(y))
     path = tmp_path / "copy.npz"
-    path.write_bytes(LinearTextModel.from_pipeline(pipeline).to_bytes())
+    path.write_bytes(LinearTextModel.from_pipeline(pipeline, label_of).to_bytes())
     copy = LinearTextModel.from_file(path)
     unseen = [r["text"] for r in datasets.load_labelled(datasets.TEST)][:400] + ["", "！！！", "hello"]
-    assert np.abs(pipeline.predict_proba(unseen) - copy.predict_proba(unseen)).max() < 1e-6
-    assert list(copy.classes_) == list(pipeline.classes_)
+    assert np.abs(pipeline.predict_proba(unseen) - copy.subclass_proba(unseen)).max() < 1e-6
+    merged = merge_columns(pipeline.predict_proba(unseen), pipeline.classes_, label_of)
+    assert np.abs(merged - copy.predict_proba(unseen)).max() < 1e-6
+    assert list(copy.classes_) == sorted(set(y.tolist()))
+    assert np.allclose(copy.predict_proba(unseen).sum(axis=1), 1.0)
 
 
 def test_a_worker_predicts_without_importing_scikit_learn(model_path):

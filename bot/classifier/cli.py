@@ -60,13 +60,12 @@ def training_records(data: str | None, text_column: str | None, label_column: st
 
 
 def cmd_train(args) -> int:
-    from bot.classifier.model import train
+    from bot.classifier.model import train_on_records
 
     settings = _settings()
     records = training_records(args.data, args.text_column, args.label_column, args.with_corrections)
     _progress(f"training on {len(records)} messages from {args.data or datasets.TRAIN}")
-    model, report = train([r["text"] for r in records], [r["label"] for r in records], features=args.features,
-                          progress=_progress, data_sha256=datasets.digest(records))
+    model, report = train_on_records(records, features=args.features, progress=_progress)
     out = Path(args.out) if args.out else settings.model_path
     model.save(out, settings.secret_key)
     _progress(f"model written to {out} (threshold {model.threshold}, rjieba fast path "
@@ -81,18 +80,22 @@ def cmd_cv(args) -> int:
     import numpy as np
     from sklearn.model_selection import StratifiedKFold
 
-    from bot.classifier.model import build_pipeline, sample_weights
+    from bot.classifier.model import build_pipeline, fitted_classes, merge_columns, sample_weights
 
     records = datasets.load_labelled(args.file, args.text_column, args.label_column)
     texts = [r["text"] for r in records]
     labels = np.asarray([r["label"] for r in records])
+    fitted, label_of = fitted_classes(labels, datasets.kinds(records))
+    classes = np.array(sorted(set(labels.tolist())))
     splitter = StratifiedKFold(n_splits=args.folds, shuffle=True, random_state=13)
     accuracies, f1s = [], []
     for fold, (train_idx, test_idx) in enumerate(splitter.split(texts, labels), 1):
         pipeline = build_pipeline(args.features)
-        pipeline.fit([texts[i] for i in train_idx], labels[train_idx],
+        pipeline.fit([texts[i] for i in train_idx], fitted[train_idx],
                      classifier__sample_weight=sample_weights(labels[train_idx]))
-        predicted = pipeline.predict([texts[i] for i in test_idx])
+        proba = merge_columns(pipeline.predict_proba([texts[i] for i in test_idx]),
+                              pipeline.classes_, label_of)
+        predicted = classes[proba.argmax(axis=1)]
         report = classification_report(list(labels[test_idx]), list(predicted))
         accuracies.append(report["accuracy"])
         f1s.append(report["macro_f1"])

@@ -90,10 +90,17 @@ def load_labelled(path: str | Path, text_column: str | None = None, label_column
     return records
 
 
+def kinds(records: list[dict]) -> list[str | None] | None:
+    """Each record's "kind" (which family of its label, e.g. an advert among the `none`), or None if no record has one."""
+    found = [str(r["kind"]).strip() or None if r.get("kind") else None for r in records]
+    return found if any(found) else None
+
+
 def digest(records: list[dict]) -> str:
     h = hashlib.sha256()
     for r in records:
-        h.update(f"{r['label']}\t{r['text']}\n".encode())
+        kind = f"\t{r['kind']}" if r.get("kind") else ""
+        h.update(f"{r['label']}\t{r['text']}{kind}\n".encode())
     return h.hexdigest()
 
 
@@ -125,4 +132,7 @@ def write_jsonl(path: Path, records: list[dict]) -> None:
     keys = ("text", "label", "town", "amount", "phone", "merchant")
     with path.open("w", encoding="utf-8") as fh:
         for r in records:
-            fh.write(json.dumps({k: r.get(k) for k in keys}, ensure_ascii=False) + "\n")
+            record = {k: r.get(k) for k in keys}
+            if r.get("kind"):
+                record["kind"] = r["kind"]
+            fh.write(json.dumps(record, ensure_ascii=False) + "\n")

@@ -76,15 +76,28 @@ class TfidfBlock:
 
 
 class LinearTextModel:
-    """TF-IDF blocks, a linear one-vs-rest scorer and per-class sigmoid calibration."""
+    """TF-IDF blocks, a linear one-vs-rest scorer and per-class sigmoid calibration.
+
+    A label may have been fitted as several sub-classes (the kinds of `none`: praise, ads,
+    follow-ups...): one hyperplane per kind separates a mixed class from the sectors better than one
+    hyperplane for all of it. `subclass_labels` names each fitted class's label; probabilities are
+    summed per label, so callers only ever see labels.
+    """
 
     def __init__(self, classes: np.ndarray, blocks: list[TfidfBlock], coef: np.ndarray, intercept: np.ndarray,
-                 sigmoid_a: np.ndarray, sigmoid_b: np.ndarray) -> None:
-        self.classes_ = classes
+                 sigmoid_a: np.ndarray, sigmoid_b: np.ndarray, subclass_labels: np.ndarray | None = None) -> None:
+        self.subclasses = np.asarray(classes).astype(str)  # the classes as fitted
+        self.subclass_labels = (self.subclasses if subclass_labels is None
+                                else np.asarray(subclass_labels).astype(str))
+        if len(self.subclass_labels) != len(self.subclasses):
+            raise ValueError("one label per fitted class is needed")
+        self.classes_ = np.array(sorted(set(self.subclass_labels.tolist())))
+        self._merged = len(self.classes_) != len(self.subclasses)
+        self._merge = (self.subclass_labels[:, None] == self.classes_[None, :]).astype(np.float64)
         self.blocks = blocks
-        self.coef = coef                # (n_models, n_classes, n_features); one row when there are two classes
-        self.intercept = intercept      # (n_models, n_classes)
-        self.sigmoid_a = sigmoid_a      # (n_models, n_classes)
+        self.coef = coef                # (n_models, n_subclasses, n_features); one row when there are two
+        self.intercept = intercept      # (n_models, n_subclasses)
+        self.sigmoid_a = sigmoid_a      # (n_models, n_subclasses)
         self.sigmoid_b = sigmoid_b
         self._offsets = np.cumsum([0] + [len(b.vocabulary) for b in blocks])
         self._weights = [np.ascontiguousarray(c.T, dtype=np.float64) for c in coef]  # converted once, not per call
@@ -109,9 +122,10 @@ class LinearTextModel:
             return csr_matrix(shape)
         return csr_matrix((np.concatenate(data), np.concatenate(indices), indptr), shape=shape)
 
-    def predict_proba(self, texts: Sequence[str]) -> np.ndarray:
+    def subclass_proba(self, texts: Sequence[str]) -> np.ndarray:
+        """Probabilities over the fitted sub-classes (`subclasses`)."""
         features = self.transform(texts)
-        n_classes = len(self.classes_)
+        n_classes = len(self.subclasses)
         total = np.zeros((len(texts), n_classes))
         for weights, intercept, a, b in zip(self._weights, self.intercept, self.sigmoid_a, self.sigmoid_b):
             scores = np.asarray(features @ weights) + intercept
@@ -126,6 +140,13 @@ class LinearTextModel:
             total += proba
         return total / len(self.coef)
 
+    def merge(self, subclass_proba: np.ndarray) -> np.ndarray:
+        """Probabilities over the labels (`classes_`), each the sum over its sub-classes."""
+        return subclass_proba @ self._merge if self._merged else subclass_proba
+
+    def predict_proba(self, texts: Sequence[str]) -> np.ndarray:
+        return self.merge(self.subclass_proba(texts))
+
     # -- explanation -------------------------------------------------------------
     def feature_names(self) -> list[str]:
         if self._names is None:
@@ -139,16 +160,33 @@ class LinearTextModel:
         return self._names
 
     def class_weights(self) -> np.ndarray:
-        """(n_classes, n_features): how much each term pushes towards each class (computed once)."""
+        """(n_subclasses, n_features): how much each term pushes towards each fitted class (computed once)."""
         if self._class_weights is None:
             mean = self.coef.mean(axis=0)
-            self._class_weights = np.vstack([-mean[0], mean[0]]) if len(self.classes_) == 2 else mean
+            self._class_weights = np.vstack([-mean[0], mean[0]]) if len(self.subclasses) == 2 else mean
         return self._class_weights
+
+    def term_weights(self, row, label: str) -> np.ndarray:
+        """For each term stored in `row` (one transformed message), its push towards `label`.
+
+        A label fitted as sub-classes is explained through the sub-class this message scores highest on:
+        the reasons for "not a complaint" in an advert are the advert's words.
+        """
+        weights = self.class_weights()
+        candidates = np.flatnonzero(self.subclass_labels == label)
+        best = candidates[0]
+        if len(candidates) > 1:
+            scores = np.asarray(row @ weights[candidates].T).ravel()
+            best = candidates[int(np.argmax(scores))]
+        return row.data * weights[best, row.indices]
 
     # -- from scikit-learn -------------------------------------------------------
     @classmethod
-    def from_pipeline(cls, pipeline) -> "LinearTextModel":
-        """Copy a fitted Pipeline(FeatureUnion of TfidfVectorizers, CalibratedClassifierCV(sigmoid, linear))."""
+    def from_pipeline(cls, pipeline, subclass_labels: dict[str, str] | None = None) -> "LinearTextModel":
+        """Copy a fitted Pipeline(FeatureUnion of TfidfVectorizers, CalibratedClassifierCV(sigmoid, linear)).
+
+        subclass_labels: the label of each fitted class that is a sub-class of another label.
+        """
         features = pipeline.named_steps["features"]
         calibrated = pipeline.named_steps["classifier"]
         blocks = []
@@ -175,13 +213,16 @@ class LinearTextModel:
             intercept.append(np.asarray(member.estimator.intercept_, dtype=np.float64))
             a.append([float(c.a_) for c in member.calibrators])
             b.append([float(c.b_) for c in member.calibrators])
-        return cls(classes=np.asarray(calibrated.classes_).astype(str), blocks=blocks, coef=np.stack(coef),
-                   intercept=np.stack(intercept), sigmoid_a=np.asarray(a), sigmoid_b=np.asarray(b))
+        classes = np.asarray(calibrated.classes_).astype(str)
+        labels = np.array([(subclass_labels or {}).get(c, c) for c in classes])
+        return cls(classes=classes, blocks=blocks, coef=np.stack(coef), intercept=np.stack(intercept),
+                   sigmoid_a=np.asarray(a), sigmoid_b=np.asarray(b), subclass_labels=labels)
 
     # -- persistence -------------------------------------------------------------
     def to_bytes(self) -> bytes:
         arrays: dict[str, np.ndarray] = {
-            "classes": self.classes_.astype(str), "coef": self.coef, "intercept": self.intercept,
+            "classes": self.subclasses, "labels": self.subclass_labels, "coef": self.coef,
+            "intercept": self.intercept,
             "sigmoid_a": self.sigmoid_a, "sigmoid_b": self.sigmoid_b,
             "blocks": np.asarray([f"{b.analyzer}:{b.ngram_range[0]}:{b.ngram_range[1]}" for b in self.blocks]),
         }
@@ -206,4 +247,4 @@ class LinearTextModel:
                 blocks.append(TfidfBlock(analyzer=analyzer, ngram_range=(int(low), int(high)),
                                          vocabulary=dict(zip(terms, range(len(terms)))), idf=data[f"idf_{i}"]))
             return cls(classes=data["classes"], blocks=blocks, coef=data["coef"], intercept=data["intercept"],
-                       sigmoid_a=data["sigmoid_a"], sigmoid_b=data["sigmoid_b"])
+                       sigmoid_a=data["sigmoid_a"], sigmoid_b=data["sigmoid_b"], subclass_labels=data["labels"])

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Callable
 
 from bot.classifier import datasets
-from bot.classifier.model import ModelError, ModelVersionError, SectorClassifier, train
+from bot.classifier.model import ModelError, ModelVersionError, SectorClassifier, train_on_records
 
 log = logging.getLogger(__name__)
 
@@ -19,8 +19,7 @@ _loaded: dict[tuple[str, str], SectorClassifier] = {}
 def train_default(model_path: Path, secret: str, progress: Callable[[str], None] = log.info) -> SectorClassifier:
     """Train on training_data/train.jsonl (the frozen test split is never used) and save."""
     records = datasets.load_labelled(datasets.TRAIN)
-    model, _report = train([r["text"] for r in records], [r["label"] for r in records], progress=progress,
-                           data_sha256=datasets.digest(records))
+    model, _report = train_on_records(records, progress=progress)
     model.save(model_path, secret)
     return model
 

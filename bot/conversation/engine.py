@@ -330,7 +330,7 @@ def _faq(text: str) -> str | None:
 def _on_idle(state: dict, text: str, svc: Services) -> str:
     prediction = svc.predict(text)
     if prediction.label == NONE:
-        return _faq(text) or texts.NOT_A_COMPLAINT
+        return _faq(text) or texts.NOT_A_COMPLAINT_BY_KIND.get(prediction.kind or "", texts.NOT_A_COMPLAINT)
     draft = _new_draft(state, text, prediction, svc)
     state["draft"] = draft
     _touch(state, svc.now)
