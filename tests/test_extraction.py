@@ -51,6 +51,12 @@ def test_chinese_numerals(text, value):
     ("在咖啡馆办的储值卡 充了一千送两百 现在店关门了 卡里还剩八百多", 800),
     ("两千八一吨", 2800), ("三千八一桌，吃完回家全家人都吐", 3800), ("399三盒 贴完皮肤全起泡", 399), ("四十五蚊。", 45),
     ("直播间 99元3桶的调和油", 99), ("一百块三百个币", 100), ("9块9包邮的十斤大米", 9.9), ("三百八一副", 380),
+    # formal letters and receipts: 大写 numerals, thousands separators, full-width digits, codes beside the sum
+    ("交费人民币叁仟贰佰元整", 3200), ("预交一学期费用人民币壹万零陆佰元整", 10600), ("押金伍佰元", 500),
+    ("实付1,899元", 1899), ("支付人民币11,480元", 11480), ("另产生费用2,143.60元", 2143.6), ("价格１，２８０元", 1280),
+    ("共计２６４元", 264), ("订单号 114-3928471-5521903，支付¥968.00", 968), ("货号NYF-2208，售价899元", 899),
+    ("Order No. HQ-2310-55820 支付人民币7,188元", 7188), ("订单号DD20240402-7731K，金额￥399.00", 399),
+    ("运单号 4812 3390 21，额外收取386元", 386), ("至今尚余1,520元未消费", 1520),
 ])
 def test_amount_in_every_form(text, amount):
     assert extract_amount(text) == pytest.approx(amount)
@@ -66,6 +72,9 @@ def test_amount_in_every_form(text, amount):
     # weights, grades, rates, multiples, power
     "尿素 一包写五十公斤 称了四十六", "标签写的不锈钢304", "拼多多假一赔十不兑现",
     "说两千瓦 带个电磁炉就关机", "鱼苗 说是一万尾",
+    # 大写 digits inside ordinary words, codes with digits, sessions before a fee
+    "司机拾得手机后不还", "员工陆续离职", "陆女士来电", "客户编号 HS0573-2210-8876", "工单编号：TX2024-0613-0271",
+    "退还剩余28节课费用",
 ])
 def test_numbers_that_are_not_money(text):
     assert extract_amount(text) is None

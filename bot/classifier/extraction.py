@@ -213,7 +213,7 @@ _TOTAL_CUES = ("一共", "总共", "共计", "合计", "总计", "前前后后",
 _QUANTITY_BEFORE = re.compile(r"(?:[二两三四五六七八九十几]|[2-9]|\d{2,})(?:箱|袋|盒|瓶|桶|斤|公斤|件|套|张|份|包|条|双|台|只|个|桌|个人|人|位)[\s，,]?$")
 _OFFER_BEFORE = ("补偿", "只给", "只退", "才退", "只赔", "只肯退", "只愿意退", "只肯赔", "只愿意赔", "给了张", "给张", "送了张",
                  "返现", "赔我")
-_BALANCE_BEFORE = ("还剩", "余额", "卡里还有", "剩下的钱", "剩余金额", "没用完的")
+_BALANCE_BEFORE = ("还剩", "余额", "卡里还有", "剩下的钱", "剩余金额", "没用完的", "尚余", "剩余", "结余")
 # a bare number after these is a weight, a grade or a rate, not money
 _NOT_MONEY_BEFORE = ("称了", "称出来", "一称", "称出", "只称", "足金", "不锈钢", "品种", "型号", "编号", "率", "率只有",
                      "体温", "温度", "血糖", "血压", "量出来", "测出来", "显示", "测速", "测速只有", "网速", "数了",
@@ -301,7 +301,8 @@ def _amount_candidates(text: str) -> list[_Candidate]:
         num_end = start + len(num)  # after trimming a digit that counted items ("三十五一瓶")
         rest = text[num_end if not (unit or mult) else end:][:3]
         money_noun_after = (any(rest.startswith(w) for w in _MONEY_NOUN_AFTER) or rest.startswith(("买的", "买了"))
-                            or (value >= 10 and bool(re.match(r"[\u4e00-\u9fff]{1,2}费", rest))))
+                            or (value >= 10 and rest[:1] not in "节次堂课期"  # 28节课费用: sessions
+                                and bool(re.match(r"[\u4e00-\u9fff]{1,2}费", rest))))
         cue = any(before.endswith(c) for c in _MONEY_BEFORE) or any(before.endswith(c) for c in _PER_UNIT_CUES)
         per_unit_price = bool(re.match(r"一(?:[\u4e00-\u9fff])", rest)) and rest[1:2] in _MEASURE_WORDS
         if not unit and not mult and not pre and not money_noun_after and not priced_items:
@@ -345,13 +346,30 @@ def _amount_candidates(text: str) -> list[_Candidate]:
     return found
 
 
+# 大写 (financial) numerals, as on receipts and in formal letters: 人民币叁仟贰佰元整
+_CAPITAL_DIGITS = str.maketrans("壹贰貳叁參肆伍陆陸柒捌玖拾佰仟萬", "一二二三三四五六六七八九十百千万")
+_CAPITAL_RUN = re.compile(r"[零壹贰貳叁參肆伍陆陸柒捌玖拾佰仟万萬]*[壹贰貳叁參肆伍陆陸柒捌玖拾佰仟][零壹贰貳叁參肆伍陆陸柒捌玖拾佰仟万萬]*"
+                          r"(?=[元圆角整])|[零壹贰貳叁參肆伍陆陸柒捌玖]*[壹贰貳叁參肆伍陆陸柒捌玖][拾佰仟万萬][零壹贰貳叁參肆伍陆陸柒捌玖拾佰仟万萬]*")
+# 1,280 / 11,480.00: thousands separators (a comma before exactly three digits that end the number)
+_THOUSANDS = re.compile(r"(?<![0-9.,])[0-9]{1,3}(?:,[0-9]{3})+(?![0-9])")
+
+
+# order, waybill and work-order numbers: NYF-2208, DD20240402-7731K, 114-3928471-5521903, 运单号 4812 3390 21
+_CODE = re.compile(r"(?<![A-Za-z0-9])(?:(?=[A-Za-z0-9-]*[A-Za-z])[A-Za-z0-9]+(?:-[A-Za-z0-9]+)+|[0-9]+(?:-[0-9]+){2,})"
+                   r"|(?:单号|编号|货号|工号|运单|waybill|no\.|No\.|NO\.)[:：\s]*[A-Za-z0-9][A-Za-z0-9 -]*")
+
+
 def extract_amount(text: str) -> float | None:
     """The disputed sum in yuan: the largest money expression that is not a reference price or an offer."""
+    # only runs that are numbers: a unit inside or 元 after (not 拾得 = found, 陆续 = one after another)
+    text = _CAPITAL_RUN.sub(lambda m: m.group(0).translate(_CAPITAL_DIGITS), text)
     text = _nfkc(text)
+    text = _THOUSANDS.sub(lambda m: m.group(0).replace(",", ""), text)
     text = _PHONE.sub(" ", text)
     text = re.sub(r"\d{4}[年\-/.]\d{1,2}[月\-/.]\d{1,2}[日号]?", " ", text)
     text = re.sub(r"\d{1,2}[:：]\d{2}", " ", text)
     text = re.sub(r"TX\d{8}-\d+", " ", text, flags=re.IGNORECASE)
+    text = _CODE.sub(" ", text)
     candidates = _amount_candidates(text)
     if not candidates:
         return None
