@@ -286,6 +286,38 @@ def test_a_non_complaint_is_pointed_to_where_it_belongs(user, db, text, expected
     assert tickets_of(db, user.openid) == []
 
 
+BORDERLINE = ["想问问驾校退费的事", "景区门票涨价了", "健身房那个卡的事", "快递那个事怎么说", "物业这样收费合理吗",
+              "那家饭店的菜价是不是太离谱了"]
+
+
+def _borderline(classifier) -> list[str]:
+    found = [t for t in BORDERLINE if classifier.predict(t).maybe_complaint]
+    assert found, "none of these reads as 'not a complaint, but maybe' any more: add one that does"
+    return found
+
+
+def test_a_borderline_non_complaint_is_asked_and_one_tap_makes_it_a_complaint(user, db, classifier):
+    """A `none` reading with a sector at even odds is a question to the consumer, never a flat refusal."""
+    text = _borderline(classifier)[0]
+    sector = next(k for k, _ in classifier.predict(text).top if k != "none")
+    reply = user.text(text).content
+    assert "不太像消费投诉" in reply and "回复数字" in reply and "其他（由工作人员分拣）" in reply
+    first = next(line for line in reply.splitlines() if line.startswith("1."))
+    chosen = user.text("1").content
+    assert "按「" in chosen and first.split(". ", 1)[1] in chosen
+    assert "？" in chosen  # the dialogue goes on to the first missing fact
+    assert sector in classifier.labels
+
+
+def test_a_borderline_non_complaint_left_unanswered_is_dropped(user, db, classifier):
+    text = _borderline(classifier)[-1]
+    assert "不太像消费投诉" in user.text(text).content
+    reply = user.text("你好").content  # not a choice: a new message, answered as such
+    assert "描述" in reply and "请回复列表中的数字" not in reply
+    assert "当前没有正在填写的投诉" in user.text("取消").content
+    assert tickets_of(db, user.openid) == []
+
+
 def test_an_idle_draft_asks_to_continue_or_restart(user, db):
     user.text("网上买的羽绒服是假货，商家不给退")
     later = clock.now() + timedelta(minutes=31)

@@ -79,6 +79,9 @@ def handle_text(state: dict, text: str, svc: Services) -> str:
     if reply is not None:
         return reply
     mode = state["mode"]
+    if state.get("confirming") and _stale(state, svc.now):  # an unanswered "is this a complaint?" lapses
+        _reset(state)
+        mode = "idle"
     if mode != "idle" and state.get("draft") and _stale(state, svc.now) and mode != "resume":
         state["resume_from"] = mode
         state["mode"] = "resume"
@@ -156,6 +159,8 @@ def _command(state: dict, text: str, svc: Services) -> str | None:
     if compact in CANCEL_WORDS and state.get("mode") not in ("idle", "confirm_withdraw"):
         _reset(state)
         return texts.CANCELLED
+    if compact in CANCEL_WORDS and state.get("mode", "idle") == "idle":
+        return texts.NOTHING_TO_CANCEL  # a bare 取消 is not a message to classify (it read as a cancelled booking)
     if compact.startswith("查询") or compact.startswith("查进度"):
         return _query(svc, number)
     if compact.startswith("补充"):
@@ -330,10 +335,15 @@ def _faq(text: str) -> str | None:
 def _on_idle(state: dict, text: str, svc: Services) -> str:
     prediction = svc.predict(text)
     if prediction.label == NONE:
-        return _faq(text) or texts.NOT_A_COMPLAINT_BY_KIND.get(prediction.kind or "", texts.NOT_A_COMPLAINT)
+        answer = _faq(text)
+        if answer or not prediction.maybe_complaint:
+            return answer or texts.NOT_A_COMPLAINT_BY_KIND.get(prediction.kind or "", texts.NOT_A_COMPLAINT)
     draft = _new_draft(state, text, prediction, svc)
     state["draft"] = draft
     _touch(state, svc.now)
+    if prediction.label == NONE:  # a sector holds even odds: one tap makes it a complaint, anything else drops it
+        state["confirming"] = True
+        return _ask_sector(state, prediction, texts.MAYBE_COMPLAINT)
     if not prediction.confident:
         return _ask_sector(state, prediction)
     names = _names()
@@ -359,14 +369,14 @@ def _new_draft(state: dict, text: str, prediction: Prediction, svc: Services) ->
     return draft
 
 
-def _ask_sector(state: dict, prediction: Prediction) -> str:
+def _ask_sector(state: dict, prediction: Prediction, question: str = texts.START_UNSURE) -> str:
     names = _names()
     options = [key for key, _ in prediction.top if key != NONE][:3]
     state["sector_options"] = options
     state["mode"] = "choose_sector"
     lines = [f"{i}. {names[key]}" for i, key in enumerate(options, 1)]
     lines.append(f"{len(options) + 1}. {texts.OTHER_OPTION}")
-    return texts.START_UNSURE.format(options="\n".join(lines))
+    return question.format(options="\n".join(lines))
 
 
 def _on_choose_sector(state: dict, text: str, svc: Services) -> str:
@@ -382,8 +392,12 @@ def _on_choose_sector(state: dict, text: str, svc: Services) -> str:
                 picked = key
         if picked is None and ("其他" in choice or "人工" in choice):
             picked = "other"
+    if picked is None and state.get("confirming"):  # it was not a complaint after all: a new message
+        _reset(state)
+        return _on_idle(state, text, svc)
     if picked is None:
         return texts.CHOICE_INVALID.format(n=len(options) + 1)
+    state.pop("confirming", None)
     draft = state["draft"]
     if picked == "other":
         draft["manual_triage"] = True
@@ -693,6 +707,7 @@ def _touch(state: dict, now: datetime) -> None:
 
 
 def _reset(state: dict) -> None:
-    for key in ("draft", "asking", "sector_options", "editing", "resume_from", "pending_number", "return_mode"):
+    for key in ("draft", "asking", "sector_options", "editing", "resume_from", "pending_number", "return_mode",
+                "confirming"):
         state.pop(key, None)
     state["mode"] = "idle"

@@ -38,6 +38,8 @@ CANCELLED = "已取消本次填写。需要时随时再描述您的问题。"
 NOTHING_TO_CANCEL = "当前没有正在填写的投诉。"
 
 START = "收到，这是一起「{sector}」方面的投诉，由{bureau}牵头办理。接下来问您几个问题，很快就好。"
+MAYBE_COMPLAINT = ("这条消息看起来不太像消费投诉。如果您是要投诉，请回复数字选择类别：\n{options}\n"
+                   "不是投诉的话，忽略本条、直接说别的就好。")
 START_UNSURE = "收到您的投诉。为了转给正确的部门，请问问题属于哪一类？回复数字：\n{options}"
 OTHER_OPTION = "其他（由工作人员分拣）"
 CHOICE_INVALID = "请回复列表中的数字（1-{n}）。"
