@@ -133,6 +133,7 @@ def test_dates_use_shanghai_time_not_utc():
 @pytest.mark.parametrize("text, merchant", [
     ("在拼多多买的", "拼多多"), ("乌镇老街饭店吃饭", "老街饭店"), ("明视眼镜配的", "明视眼镜"),
     ("天猫旗舰店买的", "天猫旗舰店"), ("那家叫“阿香米线”的店", "阿香米线"),
+    ("本人于2024年1月15日通过淘宝店购买", "淘宝"), ("本人于2023年8月在“启航学堂”报名", "启航学堂"),
 ])
 def test_merchant_names(text, merchant):
     assert extract_merchant(text) == merchant

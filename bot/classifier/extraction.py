@@ -455,6 +455,10 @@ def _trim_merchant(raw: str) -> str | None:
         if name[i] in _MERCHANT_STOP:
             name = name[i + 1:]
             break
+    # drop a leading date and the verb after it ("24年1月15日通过淘宝店" in a formal letter)
+    name = re.sub(r"^[0-9年月日号.\-/]*[年月日号](?:通过|经由|经|于|在)?", "", name)
+    if "通过" in name:
+        name = name.split("通过")[-1]
     # drop a leading town mention ("乌镇XX饭店" keeps the shop name only when the rest is a name)
     _, town_pattern = _town_table()
     tm = town_pattern.match(name)
