@@ -239,6 +239,19 @@ def test_cv_on_a_hotline_export_in_gb18030_csv(tmp_path, capsys):
     assert {"accuracy_std", "macro_f1", "macro_f1_std"} <= result.keys()
 
 
+def test_cv_fits_the_kinds_of_a_label_and_scores_the_label(tmp_path, capsys):
+    """A file whose none records carry kinds: folds are fitted on the kinds, scored on the 18 labels."""
+    records = datasets.load_labelled(datasets.TRAIN)
+    sample = records[:: len(records) // 600][:600]
+    assert {r.get("kind") for r in sample if r["label"] == "none"} >= {"followup", "ad", "praise"}
+    path = tmp_path / "with_kinds.jsonl"
+    datasets.write_jsonl(path, sample)
+    assert '"kind"' in path.read_text(encoding="utf-8")
+    assert classifier_cli(["cv", str(path), "--folds", "3", "--json"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert result["n"] == len(sample) and 0.5 <= result["accuracy"] <= 1
+
+
 def test_train_and_evaluate_on_an_xlsx_export(tmp_path, capsys, monkeypatch):
     from openpyxl import Workbook
 
