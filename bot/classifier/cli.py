@@ -131,8 +131,11 @@ def cmd_predict(args) -> int:
     if args.json:
         print(json.dumps(result, ensure_ascii=False))
         return 0
-    print(f"sector: {prediction.label}  confidence {prediction.confidence:.2f}"
-          f"{'' if prediction.confident else '  (below threshold: ask the consumer / manual triage)'}")
+    kind = f" ({prediction.kind})" if prediction.kind else ""
+    note = "" if prediction.confident else "  (below threshold: ask the consumer / manual triage)"
+    if prediction.maybe_complaint:
+        note = "  (a sector holds even odds: the bot asks whether this is a complaint)"
+    print(f"sector: {prediction.label}{kind}  confidence {prediction.confidence:.2f}{note}")
     print("top-3:  " + "  ".join(f"{k} {v:.2f}" for k, v in prediction.top))
     print("why:    " + "  ".join(f"{t}({w:+.2f})" for t, w in result["reasons"]))
     for key, value in result["fields"].items():
