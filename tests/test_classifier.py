@@ -81,7 +81,36 @@ def test_a_non_complaint_says_what_kind_it_is(classifier, text, kind):
 def test_a_complaint_has_no_kind_and_none_is_explained_by_its_kind(classifier):
     assert classifier.predict("乌镇老街饭店吃饭被多收了两百块，要求退款").kind is None
     advert = "【清仓】崇福皮草城秋冬貂绒大衣厂家直销 全场三折起 加微信看货 送货上门"
-    assert classifier.explain(advert, "none")  # the advert's own words, through the `ad` kind
+    reasons = [term.strip() for term, _ in classifier.explain(advert, "none", k=5)]
+    assert any(word in term for term in reasons for word in ("清仓", "直销", "微信", "三折", "看货", "送货")), reasons
+
+
+def test_a_kind_too_rare_to_calibrate_is_fitted_as_its_label():
+    from bot.classifier.model import MIN_KIND_SIZE, fitted_classes
+
+    labels = ["none"] * (MIN_KIND_SIZE + 3) + ["food"] * 5
+    kinds = ["ad"] * MIN_KIND_SIZE + ["odd"] * 3 + [None] * 5
+    fitted, label_of = fitted_classes(labels, kinds)
+    assert list(fitted) == ["none/ad"] * MIN_KIND_SIZE + ["none"] * 3 + ["food"] * 5
+    assert label_of == {"none/ad": "none"}
+
+
+def test_the_none_cut_reaches_the_recall_target_at_the_least_cost():
+    import numpy as np
+
+    from bot.classifier.model import apply_none_threshold, choose_none_threshold
+
+    classes = np.array(["food", "none"])
+    # P(none) for 10 non-complaints and 10 complaints
+    p_none = np.array([0.9, 0.8, 0.7, 0.6, 0.5, 0.45, 0.4, 0.3, 0.2, 0.12] + [0.3, 0.2, 0.1, 0.05] + [0.02] * 6)
+    probabilities = np.column_stack([1 - p_none, p_none])
+    labels = np.array(["none"] * 10 + ["food"] * 10)
+    cut = choose_none_threshold(probabilities, labels, classes, recall_target=0.9)
+    predicted = apply_none_threshold(probabilities, classes, cut)
+    assert (predicted[:10] == "none").mean() >= 0.9  # the target is met...
+    assert cut == 0.2  # ...by the highest cut that meets it (0.125 would also turn away a complaint at 0.2)
+    unreachable = choose_none_threshold(probabilities, labels, classes, recall_target=1.01)
+    assert unreachable >= 0.3  # no cut reaches it: the best macro-F1 instead
 
 
 def test_predictions_give_three_sectors_summing_below_one_and_reasons(classifier):

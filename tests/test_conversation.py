@@ -299,21 +299,45 @@ def _borderline(classifier) -> list[str]:
 def test_a_borderline_non_complaint_is_asked_and_one_tap_makes_it_a_complaint(user, db, classifier):
     """A `none` reading with a sector at even odds is a question to the consumer, never a flat refusal."""
     text = _borderline(classifier)[0]
-    sector = next(k for k, _ in classifier.predict(text).top if k != "none")
     reply = user.text(text).content
     assert "不太像消费投诉" in reply and "回复数字" in reply and "其他（由工作人员分拣）" in reply
     first = next(line for line in reply.splitlines() if line.startswith("1."))
     chosen = user.text("1").content
     assert "按「" in chosen and first.split(". ", 1)[1] in chosen
     assert "？" in chosen  # the dialogue goes on to the first missing fact
-    assert sector in classifier.labels
+
+
+def test_saying_yes_to_is_this_a_complaint_asks_which_kind_and_keeps_the_pictures(user, db, classifier):
+    text = _borderline(classifier)[0]
+    user.image()  # a picture first, then the words
+    assert "不太像消费投诉" in user.text(text).content
+    which = user.text("是的").content
+    assert "请问问题属于哪一类" in which and "回复数字" in which
+    user.text("1")
+    for answer in ("某某驾校", "梧桐", "跳过", "跳过", "1", "13900003333"):
+        user.text(answer)
+    assert "投诉已提交" in user.text("确认").content
+    [ticket] = tickets_of(db, user.openid)
+    assert ticket.description == text
+    with db.session() as session:
+        assert [a.kind for a in session.exec(select(Attachment).where(Attachment.ticket_id == ticket.id))] == ["image"]
+
+
+@pytest.mark.parametrize("text", ["我要投诉", "投诉", "举报"])
+def test_a_bare_wish_to_complain_is_asked_for_the_story(user, db, text):
+    assert "请直接描述经过" in user.text(text).content
+    assert tickets_of(db, user.openid) == []
 
 
 def test_a_borderline_non_complaint_left_unanswered_is_dropped(user, db, classifier):
     text = _borderline(classifier)[-1]
     assert "不太像消费投诉" in user.text(text).content
+    user.image()
     reply = user.text("你好").content  # not a choice: a new message, answered as such
     assert "描述" in reply and "请回复列表中的数字" not in reply
+    with db.session() as session:
+        conversation = session.exec(select(Conversation)).one()
+        assert len(conversation.data.get("pending_attachments", [])) == 1  # kept for the next complaint
     assert "当前没有正在填写的投诉" in user.text("取消").content
     assert tickets_of(db, user.openid) == []
 

@@ -92,7 +92,7 @@ def load_labelled(path: str | Path, text_column: str | None = None, label_column
 
 def kinds(records: list[dict]) -> list[str | None] | None:
     """Each record's "kind" (which family of its label, e.g. an advert among the `none`), or None if no record has one."""
-    found = [str(r["kind"]).strip() or None if r.get("kind") else None for r in records]
+    found = [str(r["kind"]).strip().lower() or None if r.get("kind") else None for r in records]
     return found if any(found) else None
 
 

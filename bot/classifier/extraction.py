@@ -350,21 +350,25 @@ def _amount_candidates(text: str) -> list[_Candidate]:
 _CAPITAL_DIGITS = str.maketrans("壹贰貳叁參肆伍陆陸柒捌玖拾佰仟萬", "一二二三三四五六六七八九十百千万")
 _CAPITAL_RUN = re.compile(r"[零壹贰貳叁參肆伍陆陸柒捌玖拾佰仟万萬]*[壹贰貳叁參肆伍陆陸柒捌玖拾佰仟][零壹贰貳叁參肆伍陆陸柒捌玖拾佰仟万萬]*"
                           r"(?=[元圆角整])|[零壹贰貳叁參肆伍陆陸柒捌玖]*[壹贰貳叁參肆伍陆陸柒捌玖][拾佰仟万萬][零壹贰貳叁參肆伍陆陸柒捌玖拾佰仟万萬]*")
-# 1,280 / 11,480.00: thousands separators (a comma before exactly three digits that end the number)
-_THOUSANDS = re.compile(r"(?<![0-9.,])[0-9]{1,3}(?:,[0-9]{3})+(?![0-9])")
+# 1,280元 / ¥11,480.00: thousands separators, only in a sum marked as money (原价299,199买的 is two prices);
+# ASCII or full-width commas between full-width digits, never the Chinese clause comma between ASCII digits
+_THOUSANDS = re.compile(r"(?:(?<=[¥￥])|(?<=人民币)|(?<![0-9０-９.,，]))"
+                        r"(?:[0-9]{1,3}(?:,[0-9]{3})+|[０-９]{1,3}(?:[,，][０-９]{3})+)"
+                        r"(?=(?:[.．][0-9０-９]+)?\s*(?:元|块|圆))|(?<=[¥￥])[0-9]{1,3}(?:,[0-9]{3})+")
 
 
 # order, waybill and work-order numbers: NYF-2208, DD20240402-7731K, 114-3928471-5521903, 运单号 4812 3390 21
 _CODE = re.compile(r"(?<![A-Za-z0-9])(?:(?=[A-Za-z0-9-]*[A-Za-z])[A-Za-z0-9]+(?:-[A-Za-z0-9]+)+|[0-9]+(?:-[0-9]+){2,})"
-                   r"|(?:单号|编号|货号|工号|运单|waybill|no\.|No\.|NO\.)[:：\s]*[A-Za-z0-9][A-Za-z0-9 -]*")
+                   r"|(?:单号|编号|货号|工号|运单|waybill|no\.|No\.|NO\.)[:：\s]*[A-Za-z0-9][A-Za-z0-9-]*"
+                   r"(?:\s[0-9]{2,4}(?![0-9]*\s*(?:元|块|圆|rmb|RMB)))*")
 
 
 def extract_amount(text: str) -> float | None:
     """The disputed sum in yuan: the largest money expression that is not a reference price or an offer."""
     # only runs that are numbers: a unit inside or 元 after (not 拾得 = found, 陆续 = one after another)
     text = _CAPITAL_RUN.sub(lambda m: m.group(0).translate(_CAPITAL_DIGITS), text)
+    text = _THOUSANDS.sub(lambda m: re.sub("[,，]", "", m.group(0)), text)
     text = _nfkc(text)
-    text = _THOUSANDS.sub(lambda m: m.group(0).replace(",", ""), text)
     text = _PHONE.sub(" ", text)
     text = re.sub(r"\d{4}[年\-/.]\d{1,2}[月\-/.]\d{1,2}[日号]?", " ", text)
     text = re.sub(r"\d{1,2}[:：]\d{2}", " ", text)
@@ -456,7 +460,7 @@ def _trim_merchant(raw: str) -> str | None:
             name = name[i + 1:]
             break
     # drop a leading date and the verb after it ("24年1月15日通过淘宝店" in a formal letter)
-    name = re.sub(r"^[0-9年月日号.\-/]*[年月日号](?:通过|经由|经|于|在)?", "", name)
+    name = re.sub(r"^[0-9][0-9年月日号.\-/]*[年月日号](?:通过|经由|经|于|在)?", "", name)
     if "通过" in name:
         name = name.split("通过")[-1]
     # drop a leading town mention ("乌镇XX饭店" keeps the shop name only when the rest is a name)

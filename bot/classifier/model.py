@@ -33,9 +33,11 @@ from bot.classifier.labels import NONE
 FORMAT = 3  # 1 was a joblib pickle of the pipeline; 2 had no sub-classes
 MAX_CHARS = 2000
 DEFAULT_THRESHOLD = 0.5
-MAYBE_COMPLAINT_AT = 0.5  # a sector's probability at which a `none` reading is put to the consumer as a question
+MAYBE_COMPLAINT_AT = 0.5  # the sectors' probability at which a `none` reading is put to the consumer as a question
 RETRAIN_HINT = "retrain it with: python -m bot.classifier train"
 KIND_SEPARATOR = "/"  # a label trained as kinds is fitted as "none/ad", "none/praise"...
+KIND_SHARE = 0.6  # a prediction names its kind only when that kind holds this share of the label's probability
+MIN_KIND_SIZE = 10  # rarer kinds are fitted as their plain label (5-fold calibration inside 5-fold needs ~7)
 
 
 class ModelError(RuntimeError):
@@ -65,8 +67,8 @@ class Prediction:
 
     @property
     def maybe_complaint(self) -> bool:
-        """Read as not a complaint, but a sector still holds even odds: ask the consumer rather than turn them away."""
-        return self.label == NONE and any(k != NONE and p >= MAYBE_COMPLAINT_AT for k, p in self.top)
+        """Read as not a complaint, but the sectors together hold even odds: ask rather than turn the consumer away."""
+        return self.label == NONE and 1.0 - self.confidence >= MAYBE_COMPLAINT_AT
 
     def as_dict(self) -> dict:
         return {"label": self.label, "kind": self.kind, "confidence": round(self.confidence, 4),
@@ -154,10 +156,14 @@ class SectorClassifier:
         return results
 
     def _kind(self, label: str, subclass_row: np.ndarray) -> str | None:
+        """The kind holding most of the label's probability; none when no kind does ("要投诉": work 0.49)."""
         members = np.flatnonzero(self.model.subclass_labels == label)
         if len(members) < 2:
             return None
-        best = str(self.model.subclasses[members[int(np.argmax(subclass_row[members]))]])
+        best_index = members[int(np.argmax(subclass_row[members]))]
+        if subclass_row[best_index] < KIND_SHARE * subclass_row[members].sum():
+            return None
+        best = str(self.model.subclasses[best_index])
         return best[len(label) + len(KIND_SEPARATOR):] if best.startswith(label + KIND_SEPARATOR) else None
 
     def explain(self, text: str, label: str | None = None, k: int = 8) -> list[tuple[str, float]]:
@@ -272,10 +278,10 @@ def choose_none_threshold(probabilities: np.ndarray, labels: np.ndarray, classes
     if NONE not in classes:
         return 0.5
     scored = []
-    for cut in np.arange(0.05, 0.55, 0.025):
-        predicted = apply_none_threshold(probabilities, classes, float(cut))
+    for cut in (round(float(c), 3) for c in np.arange(0.05, 0.55, 0.025)):  # the cut saved is the cut scored
+        predicted = apply_none_threshold(probabilities, classes, cut)
         recall = recall_score(labels, predicted, labels=[NONE], average="macro", zero_division=0)
-        scored.append((round(float(cut), 3), f1_score(labels, predicted, average="macro"), recall))
+        scored.append((cut, f1_score(labels, predicted, average="macro"), recall))
     reaching = [s for s in scored if s[2] >= recall_target] or scored
     return max(reaching, key=lambda s: (s[1], s[0]))[0]
 
@@ -297,10 +303,17 @@ def segmenters_agree(texts: Iterable[str]) -> bool:
 
 
 def fitted_classes(labels: Sequence[str], kinds: Sequence[str | None] | None) -> tuple[np.ndarray, dict[str, str]]:
-    """The class each message is fitted as ("none/ad" for an advert when kinds are given) and each one's label."""
+    """The class each message is fitted as ("none/ad" for an advert when kinds are given) and each one's label.
+
+    A kind with fewer than MIN_KIND_SIZE messages is fitted as its plain label: too few to calibrate.
+    """
     if kinds is None:
         return np.asarray(labels), {}
-    fitted = [f"{label}{KIND_SEPARATOR}{kind}" if kind else label for label, kind in zip(labels, kinds)]
+    from collections import Counter
+
+    sizes = Counter((label, kind) for label, kind in zip(labels, kinds) if kind)
+    fitted = [f"{label}{KIND_SEPARATOR}{kind}" if kind and sizes[(label, kind)] >= MIN_KIND_SIZE else label
+              for label, kind in zip(labels, kinds)]
     return np.asarray(fitted), {f: label for f, label in zip(fitted, labels) if f != label}
 
 

@@ -44,6 +44,9 @@ HELP_WORDS = {"帮助", "help", "菜单", "?", "？", "功能", "怎么用"}
 HUMAN_WORDS = {"人工", "转人工", "人工客服", "人工服务", "找人工"}
 RESTART_WORDS = {"重新开始", "重来", "重新填", "2"}
 CONTINUE_WORDS = {"继续", "接着", "继续填写", "1"}
+# "I want to complain", said without saying what about: ask for the story, whatever the classifier reads
+BARE_COMPLAINT_WORDS = {"投诉", "我要投诉", "要投诉", "我想投诉", "想投诉", "投诉商家", "举报", "我要举报", "我想举报"}
+COMPLAINT_YES_WORDS = YES_WORDS | BARE_COMPLAINT_WORDS | {"嗯", "嗯嗯", "是投诉", "是要投诉"}
 
 
 @dataclass
@@ -79,8 +82,8 @@ def handle_text(state: dict, text: str, svc: Services) -> str:
     if reply is not None:
         return reply
     mode = state["mode"]
-    if state.get("confirming") and _stale(state, svc.now):  # an unanswered "is this a complaint?" lapses
-        _reset(state)
+    if state.get("confirming") and mode == "choose_sector" and _stale(state, svc.now):
+        _drop_unconfirmed(state)  # an unanswered "is this a complaint?" lapses
         mode = "idle"
     if mode != "idle" and state.get("draft") and _stale(state, svc.now) and mode != "resume":
         state["resume_from"] = mode
@@ -334,6 +337,8 @@ def _faq(text: str) -> str | None:
 
 def _on_idle(state: dict, text: str, svc: Services) -> str:
     prediction = svc.predict(text)
+    if text.replace(" ", "") in BARE_COMPLAINT_WORDS:
+        return texts.NOT_A_COMPLAINT
     if prediction.label == NONE:
         answer = _faq(text)
         if answer or not prediction.maybe_complaint:
@@ -370,13 +375,25 @@ def _new_draft(state: dict, text: str, prediction: Prediction, svc: Services) ->
 
 
 def _ask_sector(state: dict, prediction: Prediction, question: str = texts.START_UNSURE) -> str:
-    names = _names()
-    options = [key for key, _ in prediction.top if key != NONE][:3]
-    state["sector_options"] = options
+    state["sector_options"] = [key for key, _ in prediction.top if key != NONE][:3]
     state["mode"] = "choose_sector"
+    return _sector_question(state, question)
+
+
+def _sector_question(state: dict, question: str) -> str:
+    names = _names()
+    options = state.get("sector_options", [])
     lines = [f"{i}. {names[key]}" for i, key in enumerate(options, 1)]
     lines.append(f"{len(options) + 1}. {texts.OTHER_OPTION}")
     return question.format(options="\n".join(lines))
+
+
+def _drop_unconfirmed(state: dict) -> None:
+    """Forget an unconfirmed draft, keeping the pictures sent with it for whatever comes next."""
+    attachments = (state.get("draft") or {}).get("attachments", [])
+    _reset(state)
+    if attachments:
+        state["pending_attachments"] = attachments
 
 
 def _on_choose_sector(state: dict, text: str, svc: Services) -> str:
@@ -384,16 +401,23 @@ def _on_choose_sector(state: dict, text: str, svc: Services) -> str:
     names = _names()
     choice = text.strip().rstrip(".。")
     picked: str | None = None
+    confirming = bool(state.get("confirming"))
+    if confirming and choice.replace(" ", "").rstrip("!！") in COMPLAINT_YES_WORDS:
+        state.pop("confirming", None)  # yes, a complaint: which kind?
+        _touch(state, svc.now)
+        return _sector_question(state, texts.START_UNSURE)
     if choice.isdigit() and 1 <= int(choice) <= len(options) + 1:
         picked = options[int(choice) - 1] if int(choice) <= len(options) else "other"
+    elif confirming and len(choice) > 8:
+        pass  # a whole new message, not a choice, even if it names a sector
     else:
         for key in options:
             if names[key] in choice:
                 picked = key
         if picked is None and ("其他" in choice or "人工" in choice):
             picked = "other"
-    if picked is None and state.get("confirming"):  # it was not a complaint after all: a new message
-        _reset(state)
+    if picked is None and confirming:  # it was not a complaint after all: a new message
+        _drop_unconfirmed(state)
         return _on_idle(state, text, svc)
     if picked is None:
         return texts.CHOICE_INVALID.format(n=len(options) + 1)
