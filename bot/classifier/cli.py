@@ -134,7 +134,7 @@ def cmd_predict(args) -> int:
     kind = f" ({prediction.kind})" if prediction.kind else ""
     note = "" if prediction.confident else "  (below threshold: ask the consumer / manual triage)"
     if prediction.maybe_complaint:
-        note = "  (a sector holds even odds: the bot asks whether this is a complaint)"
+        note = "  (the sectors together hold even odds: the bot asks whether this is a complaint)"
     print(f"sector: {prediction.label}{kind}  confidence {prediction.confidence:.2f}{note}")
     print("top-3:  " + "  ".join(f"{k} {v:.2f}" for k, v in prediction.top))
     print("why:    " + "  ".join(f"{t}({w:+.2f})" for t, w in result["reasons"]))

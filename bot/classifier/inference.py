@@ -75,6 +75,13 @@ class TfidfBlock:
         return columns, (values / norm if norm else values)
 
 
+def label_merge(subclass_labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The sorted labels, and the 0/1 matrix that sums sub-class probability columns into them."""
+    subclass_labels = np.asarray(subclass_labels).astype(str)
+    labels = np.array(sorted(set(subclass_labels.tolist())))
+    return labels, (subclass_labels[:, None] == labels[None, :]).astype(np.float64)
+
+
 class LinearTextModel:
     """TF-IDF blocks, a linear one-vs-rest scorer and per-class sigmoid calibration.
 
@@ -91,9 +98,8 @@ class LinearTextModel:
                                 else np.asarray(subclass_labels).astype(str))
         if len(self.subclass_labels) != len(self.subclasses):
             raise ValueError("one label per fitted class is needed")
-        self.classes_ = np.array(sorted(set(self.subclass_labels.tolist())))
+        self.classes_, self._merge = label_merge(self.subclass_labels)
         self._merged = len(self.classes_) != len(self.subclasses)
-        self._merge = (self.subclass_labels[:, None] == self.classes_[None, :]).astype(np.float64)
         self.blocks = blocks
         self.coef = coef                # (n_models, n_subclasses, n_features); one row when there are two
         self.intercept = intercept      # (n_models, n_subclasses)

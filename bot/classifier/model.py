@@ -27,7 +27,7 @@ from typing import Callable, Iterable, Sequence
 import numpy as np
 
 from bot.classifier import tokenizer
-from bot.classifier.inference import LinearTextModel
+from bot.classifier.inference import LinearTextModel, label_merge
 from bot.classifier.labels import NONE
 
 FORMAT = 3  # 1 was a joblib pickle of the pipeline; 2 had no sub-classes
@@ -270,8 +270,8 @@ def choose_none_threshold(probabilities: np.ndarray, labels: np.ndarray, classes
 
     Of the cuts that recognise at least `recall_target` of the non-complaints (a greeting or an advert
     filed as a ticket costs a bureau a transfer), the one with the best macro-F1; if no cut reaches it,
-    the best macro-F1. The complaints a low cut reads as `none` are not lost: when a sector still holds
-    even odds (Prediction.maybe_complaint) the bot asks the consumer instead of answering "not a complaint".
+    the best macro-F1. The complaints a low cut reads as `none` are not lost: when the sectors together still
+    hold even odds (Prediction.maybe_complaint) the bot asks the consumer instead of answering "not a complaint".
     """
     from sklearn.metrics import f1_score, recall_score
 
@@ -319,9 +319,8 @@ def fitted_classes(labels: Sequence[str], kinds: Sequence[str | None] | None) ->
 
 def merge_columns(probabilities: np.ndarray, fitted: np.ndarray, label_of: dict[str, str]) -> np.ndarray:
     """Sum the columns of sorted fitted classes into sorted labels (as LinearTextModel does)."""
-    merged_labels = np.array([label_of.get(c, c) for c in fitted])
-    classes = np.array(sorted(set(merged_labels.tolist())))
-    return probabilities @ (merged_labels[:, None] == classes[None, :]).astype(np.float64)
+    _labels, merge = label_merge(np.array([label_of.get(c, c) for c in fitted]))
+    return probabilities @ merge
 
 
 def train(texts: Sequence[str], labels: Sequence[str], features: str = "word+char",

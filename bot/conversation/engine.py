@@ -346,7 +346,7 @@ def _on_idle(state: dict, text: str, svc: Services) -> str:
     draft = _new_draft(state, text, prediction, svc)
     state["draft"] = draft
     _touch(state, svc.now)
-    if prediction.label == NONE:  # a sector holds even odds: one tap makes it a complaint, anything else drops it
+    if prediction.label == NONE:  # the sectors hold even odds: one tap makes it a complaint, anything else drops it
         state["confirming"] = True
         return _ask_sector(state, prediction, texts.MAYBE_COMPLAINT)
     if not prediction.confident:
