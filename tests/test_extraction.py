@@ -57,6 +57,9 @@ def test_chinese_numerals(text, value):
     ("共计２６４元", 264), ("订单号 114-3928471-5521903，支付¥968.00", 968), ("货号NYF-2208，售价899元", 899),
     ("Order No. HQ-2310-55820 支付人民币7,188元", 7188), ("订单号DD20240402-7731K，金额￥399.00", 399),
     ("运单号 4812 3390 21，额外收取386元", 386), ("至今尚余1,520元未消费", 1520),
+    # "not a cent" after a sum (its 一 is not a digit), a bare sum then what happened to it, a price before 的
+    ("订金六百一分不退", 600), ("团费两千三一分钱都没退", 2300), ("年卡1880办的", 1880), ("498退不了", 498),
+    ("买了个八十九的充电宝", 89), ("退的是一双四百五的皮鞋", 450),
 ])
 def test_amount_in_every_form(text, amount):
     assert extract_amount(text) == pytest.approx(amount)
@@ -75,6 +78,8 @@ def test_amount_in_every_form(text, amount):
     # 大写 digits inside ordinary words, codes with digits, sessions before a fee
     "司机拾得手机后不还", "员工陆续离职", "陆女士来电", "客户编号 HS0573-2210-8876", "工单编号：TX2024-0613-0271",
     "退还剩余28节课费用",
+    # a time, a rate per mille, a foreign currency, a piece knocked off, a shopping festival
+    "说好七点发车 七点四十还没来", "收千分之六的手续费", "在国外被刷了五百美元", "桌角磕掉了一块", "双11买的",
 ])
 def test_numbers_that_are_not_money(text):
     assert extract_amount(text) is None

@@ -190,6 +190,12 @@ _MONEY_BEFORE = ("花了", "花", "付了", "付", "支付", "交了", "交", "�
                  "加收", "加了")
 
 
+# a bare number then a verb of paying or losing it: 2580办的, 3980退不了, 2680就这么没了, 648又没出
+_PAID_VERBS = "办买充交付花退没就又都也全还到"
+_CLOCK_BEFORE = re.compile(rf"(?:[0-9]|[{_CN_NUM}])点$")
+_FOREIGN_CURRENCY = ("美元", "美金", "欧元", "日元", "港币", "港元", "英镑", "韩元", "泰铢", "卢布", "澳元")
+
+
 @dataclass
 class _Candidate:
     value: float
@@ -255,6 +261,9 @@ def _amount_candidates(text: str) -> list[_Candidate]:
                 priced_items = True
             unit_end = m.end("unit") if unit else end
             after_unit = text[unit_end:unit_end + 1]
+            if num == "一" and unit == "块" and not m.group("jiao") and not m.group("more") \
+                    and not any(before.endswith(c) for c in _MONEY_BEFORE):
+                continue  # 牙崩了一块 / 凹进去一块: a piece (一块钱 is "块钱")
             if num == "一" and (m.group("mao") == "角" or (
                     unit == "块" and not m.group("jiao") and re.match(r"[\u4e00-\u9fff]", after_unit or "")
                     and after_unit != "钱")):
@@ -274,9 +283,12 @@ def _amount_candidates(text: str) -> list[_Candidate]:
         digits_only = num.replace(".", "")
         if digits_only.isdigit() and len(digits_only) >= 8:
             continue  # order numbers, phones, card numbers
-        if text[max(0, start - 2):start] in ("一赔", "假一") or text[max(0, start - 1):start] in ("第", "#", "双", "号") or text[end:end + 1] in (":", "：") \
-                or text[max(0, start - 3):start] == "百分之":
-            continue
+        if text[max(0, start - 2):start] in ("一赔", "假一") or text[max(0, start - 1):start] in ("第", "#", "号") \
+                or (text[max(0, start - 1):start] == "双" and num in ("11", "12", "十一", "十二")) or text[end:end + 1] in (":", "：") \
+                or text[max(0, start - 3):start] in ("百分之", "千分之", "万分之") \
+                or (not (unit or pre or mult) and _CLOCK_BEFORE.search(text[max(0, start - 4):start])) \
+                or text[end:end + 2] in _FOREIGN_CURRENCY or text[m.end("num"):m.end("num") + 2] in _FOREIGN_CURRENCY:
+            continue  # 千分之一 (a rate), 八点四十 (a time), 两千多美元 (not yuan)
         value = chinese_to_number(num)
         if value is None:
             continue
@@ -322,13 +334,14 @@ def _amount_candidates(text: str) -> list[_Candidate]:
             if chinese:
                 clause_end = not rest[:1] or rest[:1] in " ，。！？,.!?、；;~…\n"
                 age = any(before.endswith(w) for w in ("今年", "年龄", "岁数", "已经", "都", "快", "老人", "年纪"))
-                strong = any(ch in num for ch in "百千万") or ((cue or clause_end) and value >= 10 and not age)
+                strong = any(ch in num for ch in "百千万") or (
+                    (cue or clause_end or rest[:1] in _PAID_VERBS + "的") and value >= 10 and not age)
             else:
                 follows = rest[:1]
                 for_items = follows in _CN_DIGITS and rest[1:2] in _MEASURE_WORDS and rest[1:2] not in "次天人位"
                 strong = value >= 10 and (cue or for_items or not follows
                                           or not re.match(r"[\u4e00-\u9fff]", follows)
-                                          or follows in "的一块元啊呀吧呢哦嘛啦了")
+                                          or follows in "的一块元啊呀吧呢哦嘛啦了" or follows in _PAID_VERBS)
         if not strong or value <= 0 or value > 50_000_000:
             continue
         secondary = (any(c in before for c in _SECONDARY_BEFORE)
@@ -363,6 +376,10 @@ _CODE = re.compile(r"(?<![A-Za-z0-9])(?:(?=[A-Za-z0-9-]*[A-Za-z])[A-Za-z0-9]+(?:
                    r"(?:\s[0-9]{2,4}(?![0-9]*\s*(?:元|块|圆|rmb|RMB)))*")
 
 
+# 定金一千一分不退 / 四百二一分都没退: "not a cent" ends the sum; its 一 is not a digit of it
+_NOT_A_CENT = re.compile(r"一分(?=钱?[都也]?[不没未])")
+
+
 def extract_amount(text: str) -> float | None:
     """The disputed sum in yuan: the largest money expression that is not a reference price or an offer."""
     # only runs that are numbers: a unit inside or 元 after (not 拾得 = found, 陆续 = one after another)
@@ -374,6 +391,7 @@ def extract_amount(text: str) -> float | None:
     text = re.sub(r"\d{1,2}[:：]\d{2}", " ", text)
     text = re.sub(r"TX\d{8}-\d+", " ", text, flags=re.IGNORECASE)
     text = _CODE.sub(" ", text)
+    text = _NOT_A_CENT.sub("，", text)
     candidates = _amount_candidates(text)
     if not candidates:
         return None
