@@ -192,6 +192,9 @@ _MONEY_BEFORE = ("花了", "花", "付了", "付", "支付", "交了", "交", "�
 
 # a bare number then a verb of paying or losing it: 2580办的, 3980退不了, 2680就这么没了, 648又没出
 _PAID_VERBS = "办买充交付花退没就又都也全还到"
+# a loan, a deposit kept, a credit limit, a sum insured, a wage: what the dispute is about, not what it costs
+_NOT_PAID_BEFORE = ("贷了", "贷款", "借了", "借款", "额度", "保额", "存款", "月薪", "工资", "底薪", "刷满", "降到",
+                    "取了")
 _CLOCK_BEFORE = re.compile(rf"(?:[0-9]|[{_CN_NUM}])点$")
 _FOREIGN_CURRENCY = ("美元", "美金", "欧元", "日元", "港币", "港元", "英镑", "韩元", "泰铢", "卢布", "澳元")
 
@@ -351,6 +354,7 @@ def _amount_candidates(text: str) -> list[_Candidate]:
         # "三斤 四十五块" / "两个人三百三十六": a sum after a quantity, unless it is itself a price per item
         for_quantity = bool(_QUANTITY_BEFORE.search(text[max(0, start - 5):start])) and not per_unit_price
         upsell = any(c in text[max(0, start - 8):start] for c in _UPSELL_BEFORE)
+        upsell = upsell or any(before.endswith(c) for c in _NOT_PAID_BEFORE)
         offer = (any(before.endswith(c) for c in _OFFER_BEFORE) or any(text[end:end + 6].startswith(c) for c in _OFFER_AFTER))
         balance = any(c in text[max(0, start - 6):start] for c in _BALANCE_BEFORE) and not offer
         found.append(_Candidate(value=round(value, 2), start=start, secondary=secondary or upsell or offer,
