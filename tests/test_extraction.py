@@ -60,6 +60,9 @@ def test_chinese_numerals(text, value):
     # "not a cent" after a sum (its 一 is not a digit), a bare sum then what happened to it, a price before 的
     ("订金六百一分不退", 600), ("团费两千三一分钱都没退", 2300), ("年卡1880办的", 1880), ("498退不了", 498),
     ("买了个八十九的充电宝", 89), ("退的是一双四百五的皮鞋", 450),
+    # a price per item said without a unit, a jiao before 包邮, a count after the sum, power and resolution
+    ("奶酪九十九一块", 99), ("按摩一百六十八一小时", 168), ("七块九包邮的五斤苹果", 7.9), ("口罩29块9一百只", 29.9),
+    ("4K电视 说好包安装 付了两千九", 2900), ("3千瓦的热水器 付了一千二", 1200),
 ])
 def test_amount_in_every_form(text, amount):
     assert extract_amount(text) == pytest.approx(amount)
@@ -80,6 +83,7 @@ def test_amount_in_every_form(text, amount):
     "退还剩余28节课费用",
     # a time, a rate per mille, a foreign currency, a piece knocked off, a shopping festival
     "说好七点发车 七点四十还没来", "收千分之六的手续费", "在国外被刷了五百美元", "桌角磕掉了一块", "双11买的",
+    "说是2K高清", "电机2千瓦", "每天走两万步",
 ])
 def test_numbers_that_are_not_money(text):
     assert extract_amount(text) is None

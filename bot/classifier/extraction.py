@@ -177,7 +177,7 @@ _NOT_MONEY_AFTER = ("斤", "两", "公斤", "克", "个", "次", "天", "年", "
                     "度", "代", "款", "码", "集", "轮", "颗", "粒", "根", "片", "支", "盆", "棵", "株", "匹",
                     "吨", "方", "册", "页", "行", "排", "所", "座", "口", "名", "声", "下", "回", "路", "班", "积分",
                     "抽", "毫升", "毫克", "斤装", "多岁", "来岁", "几", "w", "棒", "多次", "多天", "多年", "多个",
-                    "瓦", "千瓦", "毫安", "兆", "尾", "卷", "枚", "秒")
+                    "瓦", "千瓦", "毫安", "兆", "尾", "卷", "枚", "秒", "步")
 _MEASURE_WORDS = set("晚包斤个瓶桶份袋盒只件次张人位天条碗杯块串根支把节套箱听罐颗粒片双对头副吨桌盘期年")
 _HOTLINES = {"110", "119", "120", "122", "12315", "12345", "10086", "10010", "10000", "12306", "95588", "95599", "95533", "95566", "12348",
              "12368", "12110", "12358", "12366", "12320", "96315"}
@@ -195,6 +195,8 @@ _PAID_VERBS = "办买充交付花退没就又都也全还到"
 # a loan, a deposit kept, a credit limit, a sum insured, a wage: what the dispute is about, not what it costs
 _NOT_PAID_BEFORE = ("贷了", "贷款", "借了", "借款", "额度", "保额", "存款", "月薪", "工资", "底薪", "刷满", "降到",
                     "取了")
+_NOT_MONEY_AFTER_MULT = ("瓦", "米", "步", "字", "克", "转", "尾", "条", "人", "次", "公里", "毫安", "粉", "赞", "播放")
+_RESOLUTION_AFTER = ("高清", "画质", "屏", "分辨", "超清", "视频", "电视", "显示", "片", "摄", "投影", "蓝光", "HDR", "hdr")
 _CLOCK_BEFORE = re.compile(rf"(?:[0-9]|[{_CN_NUM}])点$")
 _FOREIGN_CURRENCY = ("美元", "美金", "欧元", "日元", "港币", "港元", "英镑", "韩元", "泰铢", "卢布", "澳元")
 
@@ -262,6 +264,9 @@ def _amount_candidates(text: str) -> list[_Candidate]:
             if num.endswith(("两", "俩")) and len(num) > 1 and text[m.end("num"):m.end("num") + 1] in _MEASURE_WORDS:
                 num = num[:-1]
                 priced_items = True
+            elif re.search(r"十[一二三四五六七八九]{2}$", num):
+                num = num[:-1]  # 九十九一块: no number has two digits after 十, the last one counts the item
+                priced_items = True
             unit_end = m.end("unit") if unit else end
             after_unit = text[unit_end:unit_end + 1]
             if num == "一" and unit == "块" and not m.group("jiao") and not m.group("more") \
@@ -295,6 +300,9 @@ def _amount_candidates(text: str) -> list[_Candidate]:
         value = chinese_to_number(num)
         if value is None:
             continue
+        if mult and not unit and (text[end:end + 2].startswith(_NOT_MONEY_AFTER_MULT)
+                                  or (mult in "kK" and text[end:end + 2].startswith(_RESOLUTION_AFTER))):
+            continue  # 7千瓦 (power), 两万步, 2K高清 / 4K屏 (a resolution)
         if mult:
             factor = {"万": 10_000, "w": 10_000, "W": 10_000, "千": 1000, "k": 1000, "K": 1000}[mult]
             value *= factor
@@ -308,7 +316,7 @@ def _amount_candidates(text: str) -> list[_Candidate]:
             jiao = None  # 99元3桶 / 一百块三百个币: the digit counts items
         if jiao and unit in ("块", "元"):
             one_per_item = jiao == "一" and bool(re.match(r"[\u4e00-\u9fff]", following)) and following not in "毛角钱的多"
-            if jiao.isdigit() or not following or (following not in _MEASURE_WORDS and not one_per_item):
+            if jiao.isdigit() or not following or (not counts_items and not one_per_item):
                 value += (chinese_to_number(jiao) or 0) / 10
         if m.group("mao") and not unit:
             value /= 10  # 八毛 = 0.8
@@ -321,7 +329,7 @@ def _amount_candidates(text: str) -> list[_Candidate]:
         cue = any(before.endswith(c) for c in _MONEY_BEFORE) or any(before.endswith(c) for c in _PER_UNIT_CUES)
         per_unit_price = bool(re.match(r"一(?:[\u4e00-\u9fff])", rest)) and rest[1:2] in _MEASURE_WORDS
         if not unit and not mult and not pre and not money_noun_after and not priced_items:
-            adverb_zhi = rest[:1] == "只" and rest[1:2] in "退给有能是收要剩肯"  # "5400只退回来": 只 = only
+            adverb_zhi = rest[:1] == "只" and rest[1:2] != "" and rest[1:2] in "退给有能是收要剩肯"  # "5400只退回来": 只 = only
             counted = text[num_end + 1:num_end + 4] if rest[:1] in "多来余几" else rest  # 一千多棒, 两万多条
             if (any(rest.startswith(u) or counted.startswith(u) for u in _NOT_MONEY_AFTER) and not adverb_zhi) \
                     or rest[:1] in ("-", "/", ".", "x", "*", "~"):
