@@ -63,6 +63,10 @@ def test_chinese_numerals(text, value):
     # a price per item said without a unit, a jiao before 包邮, a count after the sum, power and resolution
     ("奶酪九十九一块", 99), ("按摩一百六十八一小时", 168), ("七块九包邮的五斤苹果", 7.9), ("口罩29块9一百只", 29.9),
     ("4K电视 说好包安装 付了两千九", 2900), ("3千瓦的热水器 付了一千二", 1200),
+    # a threshold or a discount is not the sum paid; a reading is not money; 十一 before a count is a number
+    ("参加满2000减400活动 原价合计2,380元 结账不给减", 2380), ("充值满三百送五十 送的只能周末用", 300),
+    ("这台电视说是4K的 回家一看是1080p 花了四千三", 4300), ("宽带年费一千零八十一年", 1080),
+    ("血糖仪不准 328 不给退", 328),
 ])
 def test_amount_in_every_form(text, amount):
     assert extract_amount(text) == pytest.approx(amount)
@@ -84,6 +88,7 @@ def test_amount_in_every_form(text, amount):
     # a time, a rate per mille, a foreign currency, a piece knocked off, a shopping festival
     "说好七点发车 七点四十还没来", "收千分之六的手续费", "在国外被刷了五百美元", "桌角磕掉了一块", "双11买的",
     "说是2K高清", "电机2千瓦", "每天走两万步",
+    "吃完血糖飙到十五", "回家一称 两百四", "说满五百才能用", "坏了十一天了", "统一买的", "要看4K得升级会员",
 ])
 def test_numbers_that_are_not_money(text):
     assert extract_amount(text) is None

@@ -197,6 +197,12 @@ _NOT_PAID_BEFORE = ("贷了", "贷款", "借了", "借款", "额度", "保额", 
                     "取了")
 _NOT_MONEY_AFTER_MULT = ("瓦", "米", "步", "字", "克", "转", "尾", "条", "人", "次", "公里", "毫安", "粉", "赞", "播放")
 _RESOLUTION_AFTER = ("高清", "画质", "屏", "分辨", "超清", "视频", "电视", "显示", "片", "摄", "投影", "蓝光", "HDR", "hdr")
+# 满五百才能用 / 满1000减300 / 刷够二十万才免 / 攒够100提现: a condition or a discount, not the sum paid
+_THRESHOLD_BEFORE = re.compile(r"(?:满|够|满了|达到|[0-9十百千万]减)$")
+# 血糖飙到十五 / 体温三十八 / 秤一称 两百四: a reading, not money
+_READING_BEFORE = re.compile(r"(?:(?:血糖|体温|血压|温度)(?:飙到|升到|降到|到了|到|是|有|只有|还有)?|一称|称了|称出|量出|测出)"
+                             r"[\s，,:：]{0,2}$")
+_SCREEN_WORDS = re.compile(r"电视|屏|视频|高清|画质|显示|分辨率|超清|片源|会员|投影|摄像|显卡|拍摄|相机")
 _CLOCK_BEFORE = re.compile(rf"(?:[0-9]|[{_CN_NUM}])点$")
 _FOREIGN_CURRENCY = ("美元", "美金", "欧元", "日元", "港币", "港元", "英镑", "韩元", "泰铢", "卢布", "澳元")
 
@@ -241,11 +247,12 @@ _MONEY_NOUN_AFTER = ("年费", "月费", "会员费", "服务费", "手续费", 
 def _counts_the_item(num: str) -> bool:
     """Is the last digit of 三十五一瓶 / 两百九十八三盒 a count of items, not part of the price?
 
-    Not in 十二个 (a number), 七八只 / 三四个 (a rough count) or 二十七八个.
+    Not in 十二个 (a number), 七八只 / 三四个 (a rough count), 二十七八个, or 十一天 / 二十一斤 (a small
+    number ending in 十一 is a count; 一千零八十一年 is still 1080 a year).
     """
     last, before = num[-1], num[-2]
     if last == "一":
-        return True
+        return not re.fullmatch(r"[二三四五六七八九]?十一", num)
     if before not in _CN_DIGITS or len(num) < 3 or num[-3] not in _CN_UNITS:
         return False
     return _CN_DIGITS[last] != _CN_DIGITS[before] + 1
@@ -303,6 +310,8 @@ def _amount_candidates(text: str) -> list[_Candidate]:
         if mult and not unit and (text[end:end + 2].startswith(_NOT_MONEY_AFTER_MULT)
                                   or (mult in "kK" and text[end:end + 2].startswith(_RESOLUTION_AFTER))):
             continue  # 7千瓦 (power), 两万步, 2K高清 / 4K屏 (a resolution)
+        if mult in ("k", "K") and num in ("1", "2", "4", "8") and not (unit or pre) and _SCREEN_WORDS.search(text):
+            continue  # 电视是4K的 / 看4K: a resolution where screens are talked about
         if mult:
             factor = {"万": 10_000, "w": 10_000, "W": 10_000, "千": 1000, "k": 1000, "K": 1000}[mult]
             value *= factor
@@ -328,13 +337,16 @@ def _amount_candidates(text: str) -> list[_Candidate]:
                                 and bool(re.match(r"[\u4e00-\u9fff]{1,2}费", rest))))
         cue = any(before.endswith(c) for c in _MONEY_BEFORE) or any(before.endswith(c) for c in _PER_UNIT_CUES)
         per_unit_price = bool(re.match(r"一(?:[\u4e00-\u9fff])", rest)) and rest[1:2] in _MEASURE_WORDS
+        if num == "一" and not (unit or mult or pre or m.group("mao")):
+            continue  # 统一买的 / 唯一: a bare 一 is part of a word, never a price
         if not unit and not mult and not pre and not money_noun_after and not priced_items:
             adverb_zhi = rest[:1] == "只" and rest[1:2] != "" and rest[1:2] in "退给有能是收要剩肯"  # "5400只退回来": 只 = only
             counted = text[num_end + 1:num_end + 4] if rest[:1] in "多来余几" else rest  # 一千多棒, 两万多条
             if (any(rest.startswith(u) or counted.startswith(u) for u in _NOT_MONEY_AFTER) and not adverb_zhi) \
                     or rest[:1] in ("-", "/", ".", "x", "*", "~"):
                 continue
-            if any(before.endswith(w) for w in _NOT_MONEY_BEFORE):
+            if any(before.rstrip().endswith(w) for w in _NOT_MONEY_BEFORE) \
+                    or _READING_BEFORE.search(text[max(0, start - 8):start]):
                 continue  # 称了四十六 (a weight), 足金999 / 不锈钢304 (a grade), 发芽率80
             if num in _HOTLINES and not cue:
                 continue
@@ -363,7 +375,8 @@ def _amount_candidates(text: str) -> list[_Candidate]:
         for_quantity = bool(_QUANTITY_BEFORE.search(text[max(0, start - 5):start])) and not per_unit_price
         upsell = any(c in text[max(0, start - 8):start] for c in _UPSELL_BEFORE)
         upsell = upsell or any(before.endswith(c) for c in _NOT_PAID_BEFORE)
-        offer = (any(before.endswith(c) for c in _OFFER_BEFORE) or any(text[end:end + 6].startswith(c) for c in _OFFER_AFTER))
+        offer = (any(before.endswith(c) for c in _OFFER_BEFORE) or any(text[end:end + 6].startswith(c) for c in _OFFER_AFTER)
+                 or (bool(_THRESHOLD_BEFORE.search(before)) and not re.search("充|存|买|消费|送|花|刷", before)))
         balance = any(c in text[max(0, start - 6):start] for c in _BALANCE_BEFORE) and not offer
         found.append(_Candidate(value=round(value, 2), start=start, secondary=secondary or upsell or offer,
                                 total=said_total or for_quantity, said_total=said_total, offer=offer,
