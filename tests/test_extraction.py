@@ -67,6 +67,8 @@ def test_chinese_numerals(text, value):
     ("参加满2000减400活动 原价合计2,380元 结账不给减", 2380), ("充值满三百送五十 送的只能周末用", 300),
     ("这台电视说是4K的 回家一看是1080p 花了四千三", 4300), ("宽带年费一千零八十一年", 1080),
     ("血糖仪不准 328 不给退", 328),
+    # the thing bought named right before a bare price
+    ("游戏里的月卡三十说停服就停服", 30), ("说好包月200随便玩", 200), ("刚充的648礼包没到账", 648),
 ])
 def test_amount_in_every_form(text, amount):
     assert extract_amount(text) == pytest.approx(amount)
