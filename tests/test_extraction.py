@@ -150,6 +150,8 @@ def test_dates_use_shanghai_time_not_utc():
     ("在拼多多买的", "拼多多"), ("乌镇老街饭店吃饭", "老街饭店"), ("明视眼镜配的", "明视眼镜"),
     ("天猫旗舰店买的", "天猫旗舰店"), ("那家叫“阿香米线”的店", "阿香米线"),
     ("本人于2024年1月15日通过淘宝店购买", "淘宝"), ("本人于2023年8月在“启航学堂”报名", "启航学堂"),
+    # 我们 / 他们 / 咱们 before a shop are not part of its name
+    ("厂里的工厂店和他们天猫店各买了一条", "天猫店"), ("咱们老街饭店的菜", "老街饭店"),
 ])
 def test_merchant_names(text, merchant):
     assert extract_merchant(text) == merchant
