@@ -361,7 +361,8 @@ def _amount_candidates(text: str) -> list[_Candidate]:
                 clause_end = not rest[:1] or rest[:1] in " ，。！？,.!?、；;~…\n"
                 age = any(before.endswith(w) for w in ("今年", "年龄", "岁数", "已经", "都", "快", "老人", "年纪"))
                 strong = any(ch in num for ch in "百千万") or (
-                    (cue or clause_end or rest[:1] in _PAID_VERBS + "的") and value >= 10 and not age)
+                    (cue or clause_end or (rest[:1] != "" and rest[:1] in _PAID_VERBS + "的")) and value >= 10
+                    and not age)
             else:
                 follows = rest[:1]
                 for_items = follows in _CN_DIGITS and rest[1:2] in _MEASURE_WORDS and rest[1:2] not in "次天人位"
@@ -377,11 +378,11 @@ def _amount_candidates(text: str) -> list[_Candidate]:
         # "三斤 四十五块" / "两个人三百三十六": a sum after a quantity, unless it is itself a price per item
         for_quantity = bool(_QUANTITY_BEFORE.search(text[max(0, start - 5):start])) and not per_unit_price
         upsell = any(c in text[max(0, start - 8):start] for c in _UPSELL_BEFORE)
-        upsell = upsell or any(before.endswith(c) for c in _NOT_PAID_BEFORE)
+        not_paid = any(before.endswith(c) for c in _NOT_PAID_BEFORE)
         offer = (any(before.endswith(c) for c in _OFFER_BEFORE) or any(text[end:end + 6].startswith(c) for c in _OFFER_AFTER)
                  or (bool(_THRESHOLD_BEFORE.search(before)) and not re.search("充|存|买|消费|送|花|刷", before)))
         balance = any(c in text[max(0, start - 6):start] for c in _BALANCE_BEFORE) and not offer
-        found.append(_Candidate(value=round(value, 2), start=start, secondary=secondary or upsell or offer,
+        found.append(_Candidate(value=round(value, 2), start=start, secondary=secondary or upsell or not_paid or offer,
                                 total=said_total or for_quantity, said_total=said_total, offer=offer,
                                 balance=balance))
     return found
