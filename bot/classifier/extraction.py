@@ -203,7 +203,8 @@ _RESOLUTION_AFTER = ("高清", "画质", "屏", "分辨", "超清", "视频", "�
 # 满五百才能用 / 满1000减300 / 刷够二十万才免 / 攒够100提现: a condition or a discount, not the sum paid
 _THRESHOLD_BEFORE = re.compile(r"(?:满|够|满了|达到|[0-9十百千万]减)$")
 # 血糖飙到十五 / 体温三十八 / 秤一称 两百四: a reading, not money
-_READING_BEFORE = re.compile(r"(?:(?:血糖|体温|血压|温度)(?:飙到|升到|降到|到了|到|是|有|只有|还有)?|一称|称了|称出|量出|测出)"
+_READING_BEFORE = re.compile(r"(?:(?:血糖|体温|血压|温度)(?:飙到|升到|降到|到了|到|是|有|只有|还有)?|一称|只称|称了|称出来?"
+                             r"|量出来?|测出来?)"
                              r"[\s，,:：]{0,2}$")
 _SCREEN_WORDS = re.compile(r"电视|屏|视频|高清|画质|显示|分辨率|超清|片源|会员|投影|摄像|显卡|拍摄|相机")
 _CLOCK_BEFORE = re.compile(rf"(?:[0-9]|[{_CN_NUM}])点$")
@@ -235,8 +236,8 @@ _OFFER_BEFORE = ("补偿", "只给", "只退", "才退", "只赔", "只肯退", 
                  "返现", "赔我")
 _BALANCE_BEFORE = ("还剩", "余额", "卡里还有", "剩下的钱", "剩余金额", "没用完的", "尚余", "剩余", "结余")
 # a bare number after these is a weight, a grade or a rate, not money
-_NOT_MONEY_BEFORE = ("称了", "称出来", "一称", "称出", "只称", "足金", "不锈钢", "品种", "型号", "编号", "率", "率只有",
-                     "体温", "温度", "血糖", "血压", "量出来", "测出来", "显示", "测速", "测速只有", "网速", "数了",
+# (readings of a scale, a thermometer or a meter are _READING_BEFORE)
+_NOT_MONEY_BEFORE = ("足金", "不锈钢", "品种", "型号", "编号", "率", "率只有", "显示", "测速", "测速只有", "网速", "数了",
                      "数了不到", "数了一下", "数下来")
 # what the merchant asks for on top (要补一百二, 推销四千多的课, 要还四千五): not what was paid for the thing in dispute
 _UPSELL_BEFORE = ("要补", "补到", "得补", "再补", "让补", "要加", "加到", "得加", "再加", "还要", "要还", "推销", "升级",
