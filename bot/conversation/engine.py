@@ -336,9 +336,9 @@ def _faq(text: str) -> str | None:
 
 
 def _on_idle(state: dict, text: str, svc: Services) -> str:
-    prediction = svc.predict(text)
     if text.replace(" ", "") in BARE_COMPLAINT_WORDS:
         return texts.NOT_A_COMPLAINT
+    prediction = svc.predict(text)
     if prediction.label == NONE:
         answer = _faq(text)
         if answer or not prediction.maybe_complaint:
