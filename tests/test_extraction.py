@@ -69,6 +69,15 @@ def test_chinese_numerals(text, value):
     ("血糖仪不准 328 不给退", 328),
     # the thing bought named right before a bare price
     ("游戏里的月卡三十说停服就停服", 30), ("说好包月200随便玩", 200), ("刚充的648礼包没到账", 648),
+    # a rough sum of ten thousands, a bare price after 扣了我 or a spaced cue, 几 as "and some"
+    ("维修基金被花了三十几万", 300000), ("卷走了二十多万", 200000), ("扣了我三十多", 30), ("多收了 二十多", 20),
+    ("每个月多扣了一百二十几，这叫免息？", 120), ("全款680预付的", 680),
+    # a verb that takes only money makes 十块 yuan even before a noun
+    ("收了十块工本费", 10), ("刷了两次一次扣了八块司机说是机器问题", 8), ("平台扣了我六块取消费", 6),
+    # a count in 两, a fee after a price in jiao, a flash sale, 百 after digits, a monthly rent, 回来 after a sum
+    ("39.9两瓶", 39.9), ("699两晚含早", 699), ("要付9.9邮费", 9.9), ("直播间29.9秒杀 到手是化纤的", 29.9),
+    ("五常米2百块是假的", 200), ("每月扣了五十八月租", 58), ("买了五件一共一千五回来就起球", 1500), ("湾仔码头的 四十多一袋", 40),
+    ("住院花了两万多 百万医疗险不赔", 20000),
 ])
 def test_amount_in_every_form(text, amount):
     assert extract_amount(text) == pytest.approx(amount)
@@ -91,6 +100,8 @@ def test_amount_in_every_form(text, amount):
     "说好七点发车 七点四十还没来", "收千分之六的手续费", "在国外被刷了五百美元", "桌角磕掉了一块", "双11买的",
     "说是2K高清", "电机2千瓦", "每天走两万步",
     "吃完血糖飙到十五", "回家一称 两百四", "说满五百才能用", "坏了十一天了", "统一买的", "要看4K得升级会员",
+    # a service number before 买的, two years, a rough count before another number
+    "12306买的动车票 检票说身份证识别不了", "合约每月129两年",
 ])
 def test_numbers_that_are_not_money(text):
     assert extract_amount(text) is None

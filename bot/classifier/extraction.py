@@ -164,7 +164,9 @@ _NUM = rf"(?:[0-9]+[十百千万][0-9零一二两三四五六七八九](?![0-9�
 _AMOUNT = re.compile(
     rf"(?P<pre>[¥￥])?\s*"
     rf"(?P<num>{_NUM})"
-    rf"(?:\s*(?P<mult>[万wW千kK](?![a-zA-Z]))(?P<tail>[0-9一二两三四五六七八九](?![0-9.]))?)?"
+    # 三十多万 (a rough count of ten thousands), 2百 (百 after digits), 2.8 k
+    rf"(?:(?:(?P<rough>多|来|余|几)|\s*)(?P<mult>[万wW千kK](?![a-zA-Z])|(?<=[0-9])百)"
+    rf"(?P<tail>[0-9一二两三四五六七八九](?![0-9.]))?)?"
     rf"(?P<more>多|来|余|几)?"
     rf"(?:\s*(?P<unit>{_MONEY_UNIT})(?P<jiao>[0-9一二三四五六七八九](?![0-9]))?)?"
     rf"(?P<mao>毛|角)?"
@@ -176,7 +178,7 @@ _NOT_MONEY_AFTER = ("斤", "两", "公斤", "克", "个", "次", "天", "年", "
                     "罐", "碗", "杯", "串", "桌", "间", "晚", "站", "趟", "遍", "单", "家", "户", "号楼", "室",
                     "度", "代", "款", "码", "集", "轮", "颗", "粒", "根", "片", "支", "盆", "棵", "株", "匹",
                     "吨", "方", "册", "页", "行", "排", "所", "座", "口", "名", "声", "下", "回", "路", "班", "积分",
-                    "抽", "毫升", "毫克", "斤装", "多岁", "来岁", "几", "w", "棒", "多次", "多天", "多年", "多个",
+                    "抽", "毫升", "毫克", "斤装", "多岁", "来岁", "w", "棒", "多次", "多天", "多年", "多个",
                     "瓦", "千瓦", "毫安", "兆", "尾", "卷", "枚", "秒", "步")
 _MEASURE_WORDS = set("晚包斤个瓶桶份袋盒只件次张人位天条碗杯块串根支把节套箱听罐颗粒片双对头副吨桌盘期年")
 _HOTLINES = {"110", "119", "120", "122", "12315", "12345", "10086", "10010", "10000", "12306", "95588", "95599", "95533", "95566", "12348",
@@ -186,13 +188,15 @@ _MONEY_BEFORE = ("花了", "花", "付了", "付", "支付", "交了", "交", "�
                  "定金", "订金", "学费", "费用", "消费", "办了", "卡里", "余额", "还剩", "还有", "损失", "花费",
                  "借了", "贷款", "转了", "转账", "报价", "卖", "要价", "多收", "团购价", "会员费", "年费", "月费",
                  "保费", "首付", "尾款", "差价", "赔偿", "退款", "金额", "价", "共计", "合计", "计", "给了", "骗了",
-                 "多了", "多扣", "多收", "买的", "花的", "卖的", "收的", "收了我", "收我", "要了", "要我", "补了", "补",
-                 "加收", "加了",
+                 "多了", "多扣", "多收", "扣了我", "扣我", "全款", "买的", "花的", "卖的", "收的", "收了我", "收我",
+                 "要了", "要我", "补了", "补", "加收", "加了",
                  # what was bought, named right before its price: 月卡三十 / 包月200 / 门票九十八 / 刚充的328
                  "充的", "交的", "付的", "办的", "订的", "团的", "月卡", "年卡", "季卡", "次卡", "周卡", "包月", "包年",
                  "门票", "票价", "车费", "房费", "团费", "餐费", "课费", "套餐", "会员", "礼包", "战令", "月租")
 
 
+# verbs that take only money: after them 八块 is yuan even before a noun (收五块保管费), never pieces
+_CHARGED_BEFORE = ("收", "收了", "收我", "收了我", "扣", "扣了", "扣了我", "扣我", "付", "付了", "交", "交了", "花", "花了")
 # a bare number then a verb of paying or losing it: 2580办的, 3980退不了, 2680就这么没了, 648又没出
 _PAID_VERBS = "办买充交付花退没就又都也全还到"
 # a loan, a deposit kept, a credit limit, a sum insured, a wage: what the dispute is about, not what it costs
@@ -245,7 +249,7 @@ _UPSELL_BEFORE = ("要补", "补到", "得补", "再补", "让补", "要加", "�
 _OFFER_AFTER = ("的券", "元券", "块券", "块钱的券", "元的券", "的优惠券", "优惠券", "代金券", "红包", "积分", "京豆", "的coupon",
                 "块的coupon", "coupon")
 _SECONDARY_AFTER = ("的优惠",)  # coupons and red packets after a sum are offers (_OFFER_AFTER)
-_MONEY_NOUN_AFTER = ("年费", "月费", "会员费", "服务费", "手续费", "费", "押金", "定金", "订金", "学费", "块", "元")
+_MONEY_NOUN_AFTER = ("年费", "月费", "月租", "会员费", "服务费", "手续费", "费", "押金", "定金", "订金", "学费", "块", "元")
 
 
 def _counts_the_item(num: str) -> bool:
@@ -268,6 +272,7 @@ def _amount_candidates(text: str) -> list[_Candidate]:
         num, mult, unit, pre = m.group("num"), m.group("mult"), m.group("unit"), m.group("pre")
         start, end = m.start("num"), m.end()
         before = text[max(0, start - 6):start]
+        said_before = before.rstrip()  # 多收了 二十多: dictated text spaces its words
         priced_items = False  # "一百零八两桶": a sum for a number of items
         chinese = bool(re.fullmatch(rf"[{_CN_NUM}]+", num))
         chinese = chinese or bool(re.fullmatch(r"[0-9]+[十百千万][0-9零一二两三四五六七八九]", num))
@@ -287,9 +292,10 @@ def _amount_candidates(text: str) -> list[_Candidate]:
                     unit == "块" and not m.group("jiao") and re.match(r"[\u4e00-\u9fff]", after_unit or "")
                     and after_unit != "钱")):
                 continue  # 一角 (a corner), 一块塑料 (a piece)
+            charged = said_before.endswith(_CHARGED_BEFORE)  # 收了十块工本费 / 扣了八块: money, not pieces
             if unit == "块" and ("块" in (after_unit, text[end:end + 1]) or text[start - 1:start] in ("成", "小", "大")
                                  or (len(num) == 1 and re.match(r"[\u4e00-\u9fff]", after_unit or "")
-                                     and after_unit not in "钱的一二三四五六七八九毛角多")):
+                                     and after_unit not in "钱的一二三四五六七八九毛角多" and not charged)):
                 continue  # 一块块 / 一块砖头 / 成块: pieces, not yuan
         next_char = text[m.end("num"):m.end("num") + 1]
         if chinese and len(num) > 1 and num[-1] in _CN_DIGITS and not (unit or mult) and next_char \
@@ -317,7 +323,7 @@ def _amount_candidates(text: str) -> list[_Candidate]:
         if mult in ("k", "K") and num in ("1", "2", "4", "8") and not (unit or pre) and _SCREEN_WORDS.search(text):
             continue  # 电视是4K的 / 看4K: a resolution where screens are talked about
         if mult:
-            factor = {"万": 10_000, "w": 10_000, "W": 10_000, "千": 1000, "k": 1000, "K": 1000}[mult]
+            factor = {"万": 10_000, "w": 10_000, "W": 10_000, "千": 1000, "k": 1000, "K": 1000, "百": 100}[mult]
             value *= factor
             tail = m.group("tail")
             if tail and "." not in num:
@@ -337,25 +343,28 @@ def _amount_candidates(text: str) -> list[_Candidate]:
         num_end = start + len(num)  # after trimming a digit that counted items ("三十五一瓶")
         rest = text[num_end if not (unit or mult) else end:][:3]
         money_noun_after = (any(rest.startswith(w) for w in _MONEY_NOUN_AFTER) or rest.startswith(("买的", "买了"))
-                            or (value >= 10 and rest[:1] not in "节次堂课期"  # 28节课费用: sessions
+                            or ((value >= 10 or "." in num) and rest[:1] not in "节次堂课期"  # 28节课费用: sessions
                                 and bool(re.match(r"[\u4e00-\u9fff]{1,2}费", rest))))
-        cue = any(before.endswith(c) for c in _MONEY_BEFORE) or any(before.endswith(c) for c in _PER_UNIT_CUES)
-        per_unit_price = bool(re.match(r"一(?:[\u4e00-\u9fff])", rest)) and rest[1:2] in _MEASURE_WORDS
+        cue = any(said_before.endswith(c) for c in _MONEY_BEFORE) or any(said_before.endswith(c) for c in _PER_UNIT_CUES)
+        counted = text[num_end + 1:num_end + 4] if rest[:1] in "多来余几" else rest  # 一千多棒, 四十多一袋
+        per_unit_price = bool(re.match(r"一(?:[\u4e00-\u9fff])", counted)) and counted[1:2] in _MEASURE_WORDS
+        verb_after = rest.startswith(("秒杀", "回来", "回去")) or (  # 29.9秒杀, 一千五回来; 39.9两瓶 (两 counts)
+            rest[:1] in "两俩" and rest[1:2] != "" and rest[1:2] in _MEASURE_WORDS and rest[1:2] not in "年期天次")
         if num == "一" and not (unit or mult or pre or m.group("mao")):
             continue  # 统一买的 / 唯一: a bare 一 is part of a word, never a price
         if not unit and not mult and not pre and not money_noun_after and not priced_items:
             adverb_zhi = rest[:1] == "只" and rest[1:2] != "" and rest[1:2] in "退给有能是收要剩肯"  # "5400只退回来": 只 = only
-            counted = text[num_end + 1:num_end + 4] if rest[:1] in "多来余几" else rest  # 一千多棒, 两万多条
-            if (any(rest.startswith(u) or counted.startswith(u) for u in _NOT_MONEY_AFTER) and not adverb_zhi) \
+            if (any(rest.startswith(u) or counted.startswith(u) for u in _NOT_MONEY_AFTER)
+                    and not adverb_zhi and not verb_after) \
                     or rest[:1] in ("-", "/", ".", "x", "*", "~"):
                 continue
-            if any(before.rstrip().endswith(w) for w in _NOT_MONEY_BEFORE) \
+            if any(said_before.endswith(w) for w in _NOT_MONEY_BEFORE) \
                     or _READING_BEFORE.search(text[max(0, start - 8):start]):
                 continue  # 称了四十六 (a weight), 足金999 / 不锈钢304 (a grade), 发芽率80
-            if num in _HOTLINES and not cue:
-                continue
             if re.match(r"[a-zA-Z]", rest[:1]) or re.search(r"[a-zA-Z]$", text[max(0, start - 1):start]):
                 continue  # model numbers: iphone15, 5g, P40
+        if num in _HOTLINES and not (unit or pre or mult or cue):
+            continue  # 12306买的动车票: a service number, even before 买的
         strong = bool(unit or pre or mult or money_noun_after or priced_items or (per_unit_price and value >= 1))
         if not strong:
             if chinese:
@@ -367,7 +376,7 @@ def _amount_candidates(text: str) -> list[_Candidate]:
             else:
                 follows = rest[:1]
                 for_items = follows in _CN_DIGITS and rest[1:2] in _MEASURE_WORDS and rest[1:2] not in "次天人位"
-                strong = value >= 10 and (cue or for_items or not follows
+                strong = value >= 10 and (cue or for_items or verb_after or not follows
                                           or not re.match(r"[\u4e00-\u9fff]", follows)
                                           or follows in "的一块元啊呀吧呢哦嘛啦了" or follows in _PAID_VERBS)
         if not strong or value <= 0 or value > 50_000_000:
