@@ -78,6 +78,8 @@ def test_chinese_numerals(text, value):
     ("39.9两瓶", 39.9), ("699两晚含早", 699), ("要付9.9邮费", 9.9), ("直播间29.9秒杀 到手是化纤的", 29.9),
     ("五常米2百块是假的", 200), ("每月扣了五十八月租", 58), ("买了五件一共一千五回来就起球", 1500), ("湾仔码头的 四十多一袋", 40),
     ("住院花了两万多 百万医疗险不赔", 20000),
+    # a quote is what the merchant asked, not what was paid; 元 inside 三元催化 is no yuan
+    ("配钥匙报价一千六 我已经付了定金五百 现在不想配了他不退", 500), ("说三元催化堵了 报价四千六 我就同意了", 4600),
 ])
 def test_amount_in_every_form(text, amount):
     assert extract_amount(text) == pytest.approx(amount)
@@ -101,7 +103,7 @@ def test_amount_in_every_form(text, amount):
     "说是2K高清", "电机2千瓦", "每天走两万步",
     "吃完血糖飙到十五", "回家一称 两百四", "说满五百才能用", "坏了十一天了", "统一买的", "要看4K得升级会员",
     # a service number before 买的, two years, a rough count before another number
-    "12306买的动车票 检票说身份证识别不了", "合约每月129两年", "尺码表写胸围120 我量了才108",
+    "12306买的动车票 检票说身份证识别不了", "合约每月129两年", "尺码表写胸围120 我量了才108", "三元锂电池不耐用",
 ])
 def test_numbers_that_are_not_money(text):
     assert extract_amount(text) is None

@@ -212,6 +212,7 @@ _READING_BEFORE = re.compile(r"(?:(?:血糖|体温|血压|温度)(?:飙到|升�
                              r"[\s，,:：]{0,2}$")
 _SCREEN_WORDS = re.compile(r"电视|屏|视频|高清|画质|显示|分辨率|超清|片源|会员|投影|摄像|显卡|拍摄|相机")
 _CLOCK_BEFORE = re.compile(rf"(?:[0-9]|[{_CN_NUM}])点$")
+_WORDS_AFTER_YUAN = ("催化", "锂")
 _FOREIGN_CURRENCY = ("美元", "美金", "欧元", "日元", "港币", "港元", "英镑", "韩元", "泰铢", "卢布", "澳元")
 
 
@@ -232,7 +233,7 @@ _PER_UNIT_CUES = ("一斤", "一个", "一只", "一盒", "一晚", "一瓶", "�
 _SECONDARY_BEFORE = ("原价", "券", "返现", "返", "运费", "补偿", "只给", "只退", "才退", "退了", "只赔", "赔了", "给了我",
                      "便宜", "差价", "网上", "别家", "外面", "市场价", "才", "只要", "罚", "奖励", "押金", "首月", "首单",
                      "新人", "只收", "写的", "标的", "显示", "说好", "页面", "宣传", "预估", "预计", "价格表", "价目表",
-                     "吊牌", "本来", "原来", "平时", "以前", "之前", "从", "写", "标价", "价签", "墙上")
+                     "吊牌", "本来", "原来", "平时", "以前", "之前", "从", "写", "标价", "价签", "墙上", "报价")
 _TOTAL_CUES = ("一共", "总共", "共计", "合计", "总计", "前前后后", "花了", "实付", "实际付", "实际收", "最后付了", "收了我",
                "结账收", "结账收了", "结账时收了", "付钱时收了", "扣了我")
 _QUANTITY_BEFORE = re.compile(r"(?:[二两三四五六七八九十几]|[2-9]|\d{2,})(?:箱|袋|盒|瓶|桶|斤|公斤|件|套|张|份|包|条|双|台|只|个|桌|个人|人|位)[\s，,]?$")
@@ -305,6 +306,8 @@ def _amount_candidates(text: str) -> list[_Candidate]:
             elif next_char in _MEASURE_WORDS and _counts_the_item(num):
                 num = num[:-1]  # 三十五一瓶 / 两百九十八三盒: the last digit counts the items
                 priced_items = True
+        if unit == "元" and text[m.end("unit"):m.end("unit") + 2].startswith(_WORDS_AFTER_YUAN):
+            continue  # 三元催化 (a catalytic converter), 三元锂 (a battery): 元 inside a word
         digits_only = num.replace(".", "")
         if digits_only.isdigit() and len(digits_only) >= 8:
             continue  # order numbers, phones, card numbers
