@@ -80,6 +80,10 @@ def test_chinese_numerals(text, value):
     ("住院花了两万多 百万医疗险不赔", 20000),
     # a quote is what the merchant asked, not what was paid; 元 inside 三元催化 is no yuan
     ("配钥匙报价一千六 我已经付了定金五百 现在不想配了他不退", 500), ("说三元催化堵了 报价四千六 我就同意了", 4600),
+    # a price "each" times the number bought is what was paid; a price "a bottle" stays the price named
+    ("门票每张60元，共购买两张", 120), ("购买艾草青团12只（每只4元），次日发现变质", 48),
+    ("买了两张脱口秀的票，每张二百八，临时换人", 560), ("打包盒饭2份，每份15元", 30),
+    ("亚麻籽油一瓶九十九 买了三瓶", 99), ("每张380元，一共付了760元", 760),
 ])
 def test_amount_in_every_form(text, amount):
     assert extract_amount(text) == pytest.approx(amount)

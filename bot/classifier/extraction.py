@@ -401,6 +401,30 @@ def _amount_candidates(text: str) -> list[_Candidate]:
     return found
 
 
+# 门票每张60元，共购买两张 / 购买艾草青团12只（每只4元）: a price per item and how many were bought
+_PRICE_EACH = re.compile(r"每([张份袋只盒瓶件个位人])$")
+_COUNT = r"[0-9]{1,3}|[两二三四五六七八九十]{1,3}"
+
+
+def _priced_quantities(text: str, candidates: list[_Candidate]) -> list[_Candidate]:
+    """The total of a price "each" (每张60元) times the number bought, when no total is written."""
+    if any(c.said_total for c in candidates):
+        return []
+    found = []
+    for c in candidates:
+        each = _PRICE_EACH.search(text[max(0, c.start - 2):c.start])
+        if c.secondary or each is None:
+            continue
+        word = each.group(1)
+        bought = re.search(rf"(?:购买|买了|共|订了|要了|购)[^，。；,;]{{0,8}}?({_COUNT}){word}"
+                           rf"|({_COUNT}){word}[（(，,]\s*每{word}", text)
+        if bought:
+            count = chinese_to_number(bought.group(1) or bought.group(2))
+            if count and count == int(count) and 2 <= count <= 100:
+                found.append(_Candidate(value=round(c.value * count, 2), start=c.start, secondary=False, total=True))
+    return found
+
+
 # 大写 (financial) numerals, as on receipts and in formal letters: 人民币叁仟贰佰元整
 _CAPITAL_DIGITS = str.maketrans("壹贰貳叁參肆伍陆陸柒捌玖拾佰仟萬", "一二二三三四五六六七八九十百千万")
 _CAPITAL_RUN = re.compile(r"[零壹贰貳叁參肆伍陆陸柒捌玖拾佰仟万萬]*[壹贰貳叁參肆伍陆陸柒捌玖拾佰仟][零壹贰貳叁參肆伍陆陸柒捌玖拾佰仟万萬]*"
@@ -437,6 +461,7 @@ def extract_amount(text: str) -> float | None:
     candidates = _amount_candidates(text)
     if not candidates:
         return None
+    candidates += _priced_quantities(text, candidates)
     balances = [c for c in candidates if c.balance]
     if balances:
         return balances[-1].value
