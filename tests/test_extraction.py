@@ -84,6 +84,9 @@ def test_chinese_numerals(text, value):
     ("门票每张60元，共购买两张", 120), ("购买艾草青团12只（每只4元），次日发现变质", 48),
     ("买了两张脱口秀的票，每张二百八，临时换人", 560), ("打包盒饭2份，每份15元", 30),
     ("亚麻籽油一瓶九十九 买了三瓶", 99), ("每张380元，一共付了760元", 760),
+    # what is left on a card when the shop closes: 剩下的 / 没用的 right before the sum
+    ("储值卡 充三千打九折 现在专柜撤了 剩下的一千七没人管", 1700), ("办了一张一万的卡 我想要回卡里没用的七千多", 7000),
+    ("打样剩下的样衣，一百块三件，我挑了六件花了两百", 200),
 ])
 def test_amount_in_every_form(text, amount):
     assert extract_amount(text) == pytest.approx(amount)

@@ -394,7 +394,8 @@ def _amount_candidates(text: str) -> list[_Candidate]:
         not_paid = any(before.endswith(c) for c in _NOT_PAID_BEFORE)
         offer = (any(before.endswith(c) for c in _OFFER_BEFORE) or any(text[end:end + 6].startswith(c) for c in _OFFER_AFTER)
                  or (bool(_THRESHOLD_BEFORE.search(before)) and not re.search("充|存|买|消费|送|花|刷", before)))
-        balance = any(c in text[max(0, start - 6):start] for c in _BALANCE_BEFORE) and not offer
+        balance = (any(c in text[max(0, start - 6):start] for c in _BALANCE_BEFORE)
+                   or said_before.endswith(("剩下的", "没用的"))) and not offer  # 卡里没用的七千多
         found.append(_Candidate(value=round(value, 2), start=start, secondary=secondary or upsell or not_paid or offer,
                                 total=said_total or for_quantity, said_total=said_total, offer=offer,
                                 balance=balance))
