@@ -88,6 +88,7 @@ def test_chinese_numerals(text, value):
     ("储值卡 充三千打九折 现在专柜撤了 剩下的一千七没人管", 1700), ("办了一张一万的卡 我想要回卡里没用的七千多", 7000),
     ("打样剩下的样衣，一百块三件，我挑了六件花了两百", 200),
     ("蚕丝被八百八一床 回家发现夹了棉花", 880), ("DHL包裹（Waybill 4812 3390 21）被要求额外支付人民币386元", 386),
+    ("说公积金缴满一年就能贷二十万 交了三千的服务费 结果说我资质不够", 3000),
 ])
 def test_amount_in_every_form(text, amount):
     assert extract_amount(text) == pytest.approx(amount)

@@ -200,7 +200,7 @@ _CHARGED_BEFORE = ("收", "收了", "收我", "收了我", "扣", "扣了", "扣
 # a bare number then a verb of paying or losing it: 2580办的, 3980退不了, 2680就这么没了, 648又没出
 _PAID_VERBS = "办买充交付花退没就又都也全还到"
 # a loan, a deposit kept, a credit limit, a sum insured, a wage: what the dispute is about, not what it costs
-_NOT_PAID_BEFORE = ("贷了", "贷款", "借了", "借款", "额度", "保额", "存款", "月薪", "工资", "底薪", "刷满", "降到",
+_NOT_PAID_BEFORE = ("贷了", "贷款", "借了", "借款", "贷", "贷款金额", "借款金额", "额度", "保额", "存款", "月薪", "工资", "底薪", "刷满", "降到",
                     "取了")
 _NOT_MONEY_AFTER_MULT = ("瓦", "米", "步", "字", "克", "转", "尾", "条", "人", "次", "公里", "毫安", "粉", "赞", "播放")
 _RESOLUTION_AFTER = ("高清", "画质", "屏", "分辨", "超清", "视频", "电视", "显示", "片", "摄", "投影", "蓝光", "HDR", "hdr")
