@@ -89,6 +89,11 @@ def test_chinese_numerals(text, value):
     ("打样剩下的样衣，一百块三件，我挑了六件花了两百", 200),
     ("蚕丝被八百八一床 回家发现夹了棉花", 880), ("DHL包裹（Waybill 4812 3390 21）被要求额外支付人民币386元", 386),
     ("说公积金缴满一年就能贷二十万 交了三千的服务费 结果说我资质不够", 3000),
+    # a price that changed (变成 / 说成) is money, not pieces; a digit before 定金 is part of the sum;
+    # thousands separators after a Chinese comma; 五万三年定期 is 50000 for three years
+    ("价签四十九块九 拿到收银那里变成六十九块九", 69.9), ("把一盒二十几块的药说成七十几块", 70),
+    ("我交了一千九定金 就一张手写收条", 1900), ("开班一周即停办，2,400元托管费至今未退", 2400),
+    ("在银行存了五万三年定期 说好的贴息没有", 50000),
 ])
 def test_amount_in_every_form(text, amount):
     assert extract_amount(text) == pytest.approx(amount)
@@ -112,7 +117,7 @@ def test_amount_in_every_form(text, amount):
     "说是2K高清", "电机2千瓦", "每天走两万步",
     "吃完血糖飙到十五", "回家一称 两百四", "说满五百才能用", "坏了十一天了", "统一买的", "要看4K得升级会员",
     # a service number before 买的, two years, a rough count before another number
-    "12306买的动车票 检票说身份证识别不了", "合约每月129两年", "尺码表写胸围120 我量了才108", "三元锂电池不耐用",
+    "12306买的动车票 检票说身份证识别不了", "合约每月129两年", "尺码表写胸围120 我量了才108", "三元锂电池不耐用", "西瓜切成三块",
 ])
 def test_numbers_that_are_not_money(text):
     assert extract_amount(text) is None

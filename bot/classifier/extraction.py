@@ -197,6 +197,8 @@ _MONEY_BEFORE = ("花了", "花", "付了", "付", "支付", "交了", "交", "�
 
 # verbs that take only money: after them 八块 is yuan even before a noun (收五块保管费), never pieces
 _CHARGED_BEFORE = ("收", "收了", "收我", "收了我", "扣", "扣了", "扣了我", "扣我", "付", "付了", "交", "交了", "花", "花了")
+# 变成六十九块九 / 说成七十几块: a price changed or misquoted, not 切成三块 (cut into pieces)
+_PRICE_BECAME = ("变成", "说成", "算成", "改成", "写成", "涨成", "打成", "收成")
 # a bare number then a verb of paying or losing it: 2580办的, 3980退不了, 2680就这么没了, 648又没出
 _PAID_VERBS = "办买充交付花退没就又都也全还到"
 # a loan, a deposit kept, a credit limit, a sum insured, a wage: what the dispute is about, not what it costs
@@ -294,15 +296,17 @@ def _amount_candidates(text: str) -> list[_Candidate]:
                     and after_unit != "钱")):
                 continue  # 一角 (a corner), 一块塑料 (a piece)
             charged = said_before.endswith(_CHARGED_BEFORE)  # 收了十块工本费 / 扣了八块: money, not pieces
-            if unit == "块" and ("块" in (after_unit, text[end:end + 1]) or text[start - 1:start] in ("成", "小", "大")
+            into_pieces = text[start - 1:start] in ("成", "小", "大") and text[start - 2:start] not in _PRICE_BECAME
+            if unit == "块" and ("块" in (after_unit, text[end:end + 1]) or into_pieces
                                  or (len(num) == 1 and re.match(r"[\u4e00-\u9fff]", after_unit or "")
                                      and after_unit not in "钱的一二三四五六七八九毛角多" and not charged)):
                 continue  # 一块块 / 一块砖头 / 成块: pieces, not yuan
         next_char = text[m.end("num"):m.end("num") + 1]
         if chinese and len(num) > 1 and num[-1] in _CN_DIGITS and not (unit or mult) and next_char \
                 and num == m.group("num"):
-            if num[-2] in "百千万" and next_char in "直下共个点样起次天周年月般些定边半切会时级层楼":
-                num = num[:-1]  # 两百一直不退: the 一 belongs to 一直
+            if num[-2] in "百千万" and (next_char in "个次天周年月级层楼" or (
+                    num[-1] == "一" and next_char in "直下共点样起般些定边半切会时")):
+                num = num[:-1]  # 两百一直不退 (一直), 五万三年定期 (three years); not 一千九定金
             elif next_char in _MEASURE_WORDS and _counts_the_item(num):
                 num = num[:-1]  # 三十五一瓶 / 两百九十八三盒: the last digit counts the items
                 priced_items = True
@@ -432,7 +436,7 @@ _CAPITAL_RUN = re.compile(r"[零壹贰貳叁參肆伍陆陸柒捌玖拾佰仟万
                           r"(?=[元圆角整])|[零壹贰貳叁參肆伍陆陸柒捌玖]*[壹贰貳叁參肆伍陆陸柒捌玖][拾佰仟万萬][零壹贰貳叁參肆伍陆陸柒捌玖拾佰仟万萬]*")
 # 1,280元 / ¥11,480.00: thousands separators, only in a sum marked as money (原价299,199买的 is two prices);
 # ASCII or full-width commas between full-width digits, never the Chinese clause comma between ASCII digits
-_THOUSANDS = re.compile(r"(?:(?<=[¥￥])|(?<=人民币)|(?<![0-9０-９.,，]))"
+_THOUSANDS = re.compile(r"(?:(?<=[¥￥])|(?<=人民币)|(?<![0-9０-９.,，])|(?<=[^0-9０-９]，))"
                         r"(?:[0-9]{1,3}(?:,[0-9]{3})+|[０-９]{1,3}(?:[,，][０-９]{3})+)"
                         r"(?=(?:[.．][0-9０-９]+)?\s*(?:元|块|圆))|(?<=[¥￥])[0-9]{1,3}(?:,[0-9]{3})+")
 
