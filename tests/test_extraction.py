@@ -94,6 +94,7 @@ def test_chinese_numerals(text, value):
     ("价签四十九块九 拿到收银那里变成六十九块九", 69.9), ("把一盒二十几块的药说成七十几块", 70),
     ("我交了一千九定金 就一张手写收条", 1900), ("开班一周即停办，2,400元托管费至今未退", 2400),
     ("在银行存了五万三年定期 说好的贴息没有", 50000),
+    ("上礼拜还卖二十三，今天去买变成三十九了", 39), ("套餐每个月从58变成了128他一个老人家", 128),
 ])
 def test_amount_in_every_form(text, amount):
     assert extract_amount(text) == pytest.approx(amount)
