@@ -443,6 +443,7 @@ _THOUSANDS = re.compile(r"(?:(?<=[¥￥])|(?<=人民币)|(?<![0-9０-９.,，])|
 
 # order, waybill and work-order numbers: NYF-2208, DD20240402-7731K, 114-3928471-5521903, 运单号 4812 3390 21
 _CODE = re.compile(r"(?<![A-Za-z0-9])(?:(?=[A-Za-z0-9-]*[A-Za-z])[A-Za-z0-9]+(?:-[A-Za-z0-9]+)+|[0-9]+(?:-[0-9]+){2,})"
+                   r"|(?:GB|QB|YY|GB/T|QB/T|YY/T)\s*[0-9]+(?:[.\-][0-9]+)*(?![0-9.]*\s*(?:元|块))"  # a standard's number: GB/T 32610
                    r"|(?:单号|编号|货号|工号|运单|[Ww]aybill|WAYBILL|no\.|No\.|NO\.)[:：\s]*[A-Za-z0-9][A-Za-z0-9-]*"
                    r"(?:\s[0-9]{2,4}(?![0-9]*\s*(?:元|块|圆|rmb|RMB)))*")
 
