@@ -118,7 +118,7 @@ def test_amount_in_every_form(text, amount):
     "说是2K高清", "电机2千瓦", "每天走两万步",
     "吃完血糖飙到十五", "回家一称 两百四", "说满五百才能用", "坏了十一天了", "统一买的", "要看4K得升级会员",
     # a service number before 买的, two years, a rough count before another number
-    "12306买的动车票 检票说身份证识别不了", "合约每月129两年", "尺码表写胸围120 我量了才108", "三元锂电池不耐用", "西瓜切成三块", "执行标准是GB/T 32610 那是日常防护口罩的标准",
+    "12306买的动车票 检票说身份证识别不了", "合约每月129两年", "尺码表写胸围120 我量了才108", "三元锂电池不耐用", "西瓜切成三块", "快递把瓷砖打成三块", "执行标准是GB/T 32610 那是日常防护口罩的标准",
 ])
 def test_numbers_that_are_not_money(text):
     assert extract_amount(text) is None

@@ -198,12 +198,12 @@ _MONEY_BEFORE = ("花了", "花", "付了", "付", "支付", "交了", "交", "�
 # verbs that take only money: after them 八块 is yuan even before a noun (收五块保管费), never pieces
 _CHARGED_BEFORE = ("收", "收了", "收我", "收了我", "扣", "扣了", "扣了我", "扣我", "付", "付了", "交", "交了", "花", "花了")
 # 变成六十九块九 / 说成七十几块: a price changed or misquoted, not 切成三块 (cut into pieces)
-_PRICE_BECAME = ("变成", "说成", "算成", "改成", "写成", "涨成", "打成", "收成")
+_PRICE_BECAME = ("变成", "说成", "算成", "改成", "写成", "涨成")
 # a bare number then a verb of paying or losing it: 2580办的, 3980退不了, 2680就这么没了, 648又没出
 _PAID_VERBS = "办买充交付花退没就又都也全还到"
 # a loan, a deposit kept, a credit limit, a sum insured, a wage: what the dispute is about, not what it costs
-_NOT_PAID_BEFORE = ("贷了", "贷款", "借了", "借款", "贷", "贷款金额", "借款金额", "额度", "保额", "存款", "月薪", "工资", "底薪", "刷满", "降到",
-                    "取了")
+_NOT_PAID_BEFORE = ("贷了", "贷款", "借了", "借款", "贷", "贷款金额", "借款金额", "额度", "保额", "存款", "月薪", "工资",
+                    "底薪", "刷满", "降到", "取了")
 _NOT_MONEY_AFTER_MULT = ("瓦", "米", "步", "字", "克", "转", "尾", "条", "人", "次", "公里", "毫安", "粉", "赞", "播放")
 _RESOLUTION_AFTER = ("高清", "画质", "屏", "分辨", "超清", "视频", "电视", "显示", "片", "摄", "投影", "蓝光", "HDR", "hdr")
 # 满五百才能用 / 满1000减300 / 刷够二十万才免 / 攒够100提现: a condition or a discount, not the sum paid
@@ -352,7 +352,7 @@ def _amount_candidates(text: str) -> list[_Candidate]:
         money_noun_after = (any(rest.startswith(w) for w in _MONEY_NOUN_AFTER) or rest.startswith(("买的", "买了"))
                             or ((value >= 10 or "." in num) and rest[:1] not in "节次堂课期"  # 28节课费用: sessions
                                 and bool(re.match(r"[\u4e00-\u9fff]{1,2}费", rest))))
-        cue = any(said_before.endswith(c) for c in _MONEY_BEFORE) or any(said_before.endswith(c) for c in _PER_UNIT_CUES)
+        cue = said_before.endswith(_MONEY_BEFORE) or said_before.endswith(_PER_UNIT_CUES)
         counted = text[num_end + 1:num_end + 4] if rest[:1] in "多来余几" else rest  # 一千多棒, 四十多一袋
         per_unit_price = bool(re.match(r"一(?:[\u4e00-\u9fff])", counted)) and counted[1:2] in _MEASURE_WORDS
         verb_after = rest.startswith(("秒杀", "回来", "回去")) or (  # 29.9秒杀, 一千五回来; 39.9两瓶 (两 counts)
@@ -443,7 +443,8 @@ _THOUSANDS = re.compile(r"(?:(?<=[¥￥])|(?<=人民币)|(?<![0-9０-９.,，])|
 
 # order, waybill and work-order numbers: NYF-2208, DD20240402-7731K, 114-3928471-5521903, 运单号 4812 3390 21
 _CODE = re.compile(r"(?<![A-Za-z0-9])(?:(?=[A-Za-z0-9-]*[A-Za-z])[A-Za-z0-9]+(?:-[A-Za-z0-9]+)+|[0-9]+(?:-[0-9]+){2,})"
-                   r"|(?:GB|QB|YY|GB/T|QB/T|YY/T)\s*[0-9]+(?:[.\-][0-9]+)*(?![0-9.]*\s*(?:元|块))"  # a standard's number: GB/T 32610
+                   # a standard's number: GB/T 32610, GB 2760-2014
+                   r"|(?:GB|QB|YY|GB/T|QB/T|YY/T)\s*[0-9]+(?:[.\-][0-9]+)*(?![0-9.]*\s*(?:元|块))"
                    r"|(?:单号|编号|货号|工号|运单|[Ww]aybill|WAYBILL|no\.|No\.|NO\.)[:：\s]*[A-Za-z0-9][A-Za-z0-9-]*"
                    r"(?:\s[0-9]{2,4}(?![0-9]*\s*(?:元|块|圆|rmb|RMB)))*")
 
