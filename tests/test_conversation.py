@@ -323,6 +323,20 @@ def test_saying_yes_to_is_this_a_complaint_asks_which_kind_and_keeps_the_picture
         assert [a.kind for a in session.exec(select(Attachment).where(Attachment.ticket_id == ticket.id))] == ["image"]
 
 
+GREETED_STORIES = ["你好，我们合作社在一家种业公司订了水稻种子，发芽率只有六成，公司一直拖着不赔",
+                   "你好 快递那个事怎么说 件丢了一个礼拜了 快递点一直说在找",
+                   "你好 那个健身房的卡的事 老板换了新老板不认 我卡里还有两千多 怎么办"]
+
+
+def test_a_story_that_opens_with_a_greeting_is_asked_about_not_greeted(user, db, classifier):
+    """你好 before a story the classifier gives even odds: the consumer is asked, not told to describe it again."""
+    found = [t for t in GREETED_STORIES if classifier.predict(t).maybe_complaint]
+    assert found, "none of these reads as 'not a complaint, but maybe' any more: add one that does"
+    reply = user.text(found[0]).content
+    assert "不太像消费投诉" in reply and "回复数字" in reply, reply
+    assert "请直接描述您遇到的消费问题" not in reply
+
+
 @pytest.mark.parametrize("text", ["我要投诉", "投诉", "举报"])
 def test_a_bare_wish_to_complain_is_asked_for_the_story(user, db, text):
     assert "请直接描述经过" in user.text(text).content

@@ -327,9 +327,19 @@ def _confirm_receipt(svc: Services, number: str | None) -> str:
 
 # ---------------------------------------------------------------------------
 # a new message with no dialogue under way
-def _faq(text: str) -> str | None:
+GREETING_CHARS = 8  # 你好，在吗 alone is a greeting; in a longer message the greeting only opens the story
+FAQ_QUESTION_CHARS = 30  # a message read as maybe a complaint that is longer than this tells a story, not a question
+
+
+def _faq(text: str, maybe_complaint: bool = False) -> str | None:
+    """The FAQ answer to a question, never to a complaint that merely opens with 你好 or mentions 12345."""
     lowered = text.lower()
+    said = re.sub(r"[\s\W_]+", "", lowered)
+    if maybe_complaint and len(said) > FAQ_QUESTION_CHARS:
+        return None
     for keys, answer in texts.FAQ:
+        if keys is texts.GREETING_WORDS and len(said) > GREETING_CHARS:
+            continue
         if any(k in lowered for k in keys):
             return answer
     return None
@@ -340,7 +350,7 @@ def _on_idle(state: dict, text: str, svc: Services) -> str:
         return texts.NOT_A_COMPLAINT
     prediction = svc.predict(text)
     if prediction.label == NONE:
-        answer = _faq(text)
+        answer = _faq(text, prediction.maybe_complaint)
         if answer or not prediction.maybe_complaint:
             return answer or texts.NOT_A_COMPLAINT_BY_KIND.get(prediction.kind or "", texts.NOT_A_COMPLAINT)
     draft = _new_draft(state, text, prediction, svc)
