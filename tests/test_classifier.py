@@ -314,3 +314,7 @@ def test_evaluate_json_has_the_promised_keys(model_path, capsys, monkeypatch):
     assert {"accuracy", "macro_f1", "per_class", "fields"} <= report.keys()
     assert set(report["fields"]) == {"town", "amount", "phone", "merchant"}
     assert len(report["per_class"]) == 18
+    # the misses behind each field's accuracy, split by whether the message was a complaint
+    for field, accuracy in report["fields"].items():
+        misses = report["field_misses"][field]
+        assert misses["complaints"] + misses["non_complaints"] == round((1 - accuracy) * report["n"])

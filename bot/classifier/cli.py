@@ -8,7 +8,7 @@ import time
 from pathlib import Path
 
 from bot.classifier import datasets
-from bot.classifier.evaluation import classification_report, field_accuracy
+from bot.classifier.evaluation import classification_report, field_accuracy, field_misses
 
 
 def _settings():
@@ -32,6 +32,9 @@ def _print_report(report: dict, title: str) -> None:
             print(f"    {c['gold']} -> {c['predicted']}: {c['count']}")
     if "fields" in report:
         print("  extracted fields: " + "  ".join(f"{k}={v:.4f}" for k, v in report["fields"].items()))
+    if report.get("field_misses"):
+        print("  misses on complaints / on non-complaints: " + "  ".join(
+            f"{k} {v['complaints']}/{v['non_complaints']}" for k, v in report["field_misses"].items()))
 
 
 def cmd_split(args) -> int:
@@ -152,6 +155,7 @@ def evaluate_records(model, records: list[dict]) -> dict:
     extracted = [extract(r["text"], is_complaint=p.is_complaint or p.maybe_complaint).as_dict()
                  for r, p in zip(records, predictions)]
     report["fields"] = field_accuracy(records, extracted)
+    report["field_misses"] = field_misses(records, extracted)
     none_row = report["per_class"].get("none")
     report["none_recall"] = none_row["recall"] if none_row else None
     return report

@@ -4,6 +4,8 @@ from __future__ import annotations
 from collections import Counter
 from typing import Sequence
 
+from bot.classifier.labels import NONE
+
 FIELDS = ("town", "amount", "phone", "merchant")
 
 
@@ -46,4 +48,16 @@ def field_accuracy(records: Sequence[dict], extracted: Sequence[dict]) -> dict:
         pairs = [(r[field], e.get(field)) for r, e in zip(records, extracted) if field in r]
         if pairs:
             result[field] = round(sum(same_value(field, g, p) for g, p in pairs) / len(pairs), 4)
+    return result
+
+
+def field_misses(records: Sequence[dict], extracted: Sequence[dict]) -> dict:
+    """Per field, the misses on complaints and on non-complaints (a price read in an advert the bot asked about)."""
+    result = {}
+    for field in FIELDS:
+        misses = Counter("non_complaints" if r.get("label") == NONE else "complaints"
+                         for r, e in zip(records, extracted)
+                         if field in r and not same_value(field, r[field], e.get(field)))
+        if any(field in r for r in records):
+            result[field] = {"complaints": misses["complaints"], "non_complaints": misses["non_complaints"]}
     return result
