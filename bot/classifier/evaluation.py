@@ -41,13 +41,19 @@ def same_value(field: str, gold, predicted) -> bool:
     return gold == predicted
 
 
+def _judged(records: Sequence[dict], extracted: Sequence[dict], field: str) -> list[tuple[bool, bool]]:
+    """(is a non-complaint, extracted right) for each record that carries the field."""
+    return [(r.get("label") == NONE, same_value(field, r[field], e.get(field)))
+            for r, e in zip(records, extracted) if field in r]
+
+
 def field_accuracy(records: Sequence[dict], extracted: Sequence[dict]) -> dict:
     """Per field, over the records that carry the field (null included: then nothing must be found)."""
     result = {}
     for field in FIELDS:
-        pairs = [(r[field], e.get(field)) for r, e in zip(records, extracted) if field in r]
-        if pairs:
-            result[field] = round(sum(same_value(field, g, p) for g, p in pairs) / len(pairs), 4)
+        judged = _judged(records, extracted, field)
+        if judged:
+            result[field] = round(sum(right for _, right in judged) / len(judged), 4)
     return result
 
 
@@ -55,9 +61,8 @@ def field_misses(records: Sequence[dict], extracted: Sequence[dict]) -> dict:
     """Per field, the misses on complaints and on non-complaints (a price read in an advert the bot asked about)."""
     result = {}
     for field in FIELDS:
-        misses = Counter("non_complaints" if r.get("label") == NONE else "complaints"
-                         for r, e in zip(records, extracted)
-                         if field in r and not same_value(field, r[field], e.get(field)))
-        if any(field in r for r in records):
-            result[field] = {"complaints": misses["complaints"], "non_complaints": misses["non_complaints"]}
+        judged = _judged(records, extracted, field)
+        if judged:
+            result[field] = {"complaints": sum(not none and not right for none, right in judged),
+                             "non_complaints": sum(none and not right for none, right in judged)}
     return result
