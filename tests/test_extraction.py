@@ -95,6 +95,14 @@ def test_chinese_numerals(text, value):
     ("我交了一千九定金 就一张手写收条", 1900), ("开班一周即停办，2,400元托管费至今未退", 2400),
     ("在银行存了五万三年定期 说好的贴息没有", 50000),
     ("上礼拜还卖二十三，今天去买变成三十九了", 39), ("套餐每个月从58变成了128他一个老人家", 128),
+    # what the harm cost afterwards (a doctor, a locksmith, a taxi, a loss) gives way to the price paid
+    ("烤鱼里吃出钢丝 去医院拍片花了五百多 那条鱼一百三十八", 138), ("门票八十块 孩子摔伤 医药费花了一千二", 80),
+    ("做了个一百二的面膜 脸肿了 花了三百多的医药费", 120), ("花艺课学费六百八 课没上成 损失了一千多的订单", 680),
+    ("约车扣了我三十的取消费 我们临时打车 一路上多花了八十多", 30),
+    ("洗头过敏 去医院看了花了四百多", 400), ("住院花了两万多 保险公司说既往症不赔 每年交两千四", 20000),
+    # a grade, a card, a size or a reading next to a price
+    ("号称316不锈钢的锅 说是316 测出来是201 锅二百九十八", 298), ("网吧说是3080显卡 实际1060 一小时收十二块", 12),
+    ("拍的42码 来的是40 鞋子三百九", 390), ("额温枪量谁都是36.5 药房买的八十九", 89),
 ])
 def test_amount_in_every_form(text, amount):
     assert extract_amount(text) == pytest.approx(amount)
@@ -119,6 +127,8 @@ def test_amount_in_every_form(text, amount):
     "吃完血糖飙到十五", "回家一称 两百四", "说满五百才能用", "坏了十一天了", "统一买的", "要看4K得升级会员",
     # a service number before 买的, two years, a rough count before another number
     "12306买的动车票 检票说身份证识别不了", "合约每月129两年", "尺码表写胸围120 我量了才108", "三元锂电池不耐用", "西瓜切成三块", "快递把瓷砖打成三块", "执行标准是GB/T 32610 那是日常防护口罩的标准",
+    "说是3080显卡 打开一看是1060", "保温杯说是304不锈钢 一吸就吸住了 明显是201", "我拍的黑色43码 来的是白色41",
+    "血氧夹一会儿99一会儿85", "血糖仪连测三次 5.6 8.9 12.1",
 ])
 def test_numbers_that_are_not_money(text):
     assert extract_amount(text) is None

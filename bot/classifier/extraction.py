@@ -204,6 +204,12 @@ _PAID_VERBS = "办买充交付花退没就又都也全还到"
 # a loan, a deposit kept, a credit limit, a sum insured, a wage: what the dispute is about, not what it costs
 _NOT_PAID_BEFORE = ("贷了", "贷款", "借了", "借款", "贷", "贷款金额", "借款金额", "额度", "保额", "存款", "月薪", "工资",
                     "底薪", "刷满", "降到", "取了")
+# 去医院花了三百多 / 医药费共计420元: what the harm cost afterwards, not what was paid for the thing in
+# dispute; the price paid wins when both are named (in an insurance claim the bill is the sum claimed)
+_AFTERMATH_BEFORE = re.compile(r"(?:(?:医药费|医疗费|药费|去医院|医院看|就医|就诊|看病|挂水|急诊|补牙)[^，。,.！？!?；;]{0,6}"
+                               r"|(?:损失(?!费)|多花了?|开锁的?花了)[^，。,.！？!?；;]{0,3})$")
+_AFTERMATH_AFTER = re.compile(r"(?:多|来|余)?(?:块钱|块|元)?的?(?:医药费|医疗费|药费|检查费|挂号费)")
+_CLAIM_WORDS = re.compile(r"理赔|保险|医保|保额|赔付|险")
 _NOT_MONEY_AFTER_MULT = ("瓦", "米", "步", "字", "克", "转", "尾", "条", "人", "次", "公里", "毫安", "粉", "赞", "播放")
 _RESOLUTION_AFTER = ("高清", "画质", "屏", "分辨", "超清", "视频", "电视", "显示", "片", "摄", "投影", "蓝光", "HDR", "hdr")
 # 满五百才能用 / 满1000减300 / 刷够二十万才免 / 攒够100提现: a condition or a discount, not the sum paid
@@ -215,6 +221,20 @@ _READING_BEFORE = re.compile(r"(?:(?:血糖|体温|血压|温度)(?:飙到|升�
 _SCREEN_WORDS = re.compile(r"电视|屏|视频|高清|画质|显示|分辨率|超清|片源|会员|投影|摄像|显卡|拍摄|相机")
 _CLOCK_BEFORE = re.compile(rf"(?:[0-9]|[{_CN_NUM}])点$")
 _WORDS_AFTER_YUAN = ("催化", "锂")
+# the bare figures that a message about these things uses for something other than money
+_SPEC_NUMBERS = (
+    (re.compile(r"不锈钢|钢材|钢的"), re.compile(r"201|304|316|430")),                    # steel grades
+    (re.compile(r"显卡"), re.compile(r"[1-4]0[5-9]0")),                                     # graphics cards
+    (re.compile(r"[0-9]码|尺码|码数|鞋码|码的"), re.compile(r"2[6-9]|3[0-9]|4[0-8]")),     # clothes and shoe sizes
+    (re.compile(r"血糖|血氧|额温|体温|血压|温枪"), re.compile(r"1?[0-9]{1,2}(?:\.[0-9])?")),  # readings of a meter
+)
+
+
+def _names_a_spec(num: str, text: str) -> bool:
+    """Is a bare figure a grade, a model, a size or a reading in a message about such things?"""
+    return any(topic.search(text) and figure.fullmatch(num) for topic, figure in _SPEC_NUMBERS)
+
+
 _FOREIGN_CURRENCY = ("美元", "美金", "欧元", "日元", "港币", "港元", "英镑", "韩元", "泰铢", "卢布", "澳元")
 
 
@@ -370,6 +390,8 @@ def _amount_candidates(text: str) -> list[_Candidate]:
                 continue  # 称了四十六 (a weight), 足金999 / 不锈钢304 (a grade), 发芽率80
             if re.match(r"[a-zA-Z]", rest[:1]) or re.search(r"[a-zA-Z]$", text[max(0, start - 1):start]):
                 continue  # model numbers: iphone15, 5g, P40
+            if not chinese and not cue and _names_a_spec(num, text):
+                continue  # 说是316 测出来是201 (steel grades), 3080显卡, 43码 来的是41, 额温枪 量谁都是36.0
         if num in _HOTLINES and not (unit or pre or mult or cue):
             continue  # 12306买的动车票: a service number, even before 买的
         strong = bool(unit or pre or mult or money_noun_after or priced_items or (per_unit_price and value >= 1))
@@ -396,11 +418,13 @@ def _amount_candidates(text: str) -> list[_Candidate]:
         for_quantity = bool(_QUANTITY_BEFORE.search(text[max(0, start - 5):start])) and not per_unit_price
         upsell = any(c in text[max(0, start - 8):start] for c in _UPSELL_BEFORE)
         not_paid = any(before.endswith(c) for c in _NOT_PAID_BEFORE)
+        aftermath = (bool(_AFTERMATH_BEFORE.search(text[max(0, start - 12):start]))
+                     or bool(_AFTERMATH_AFTER.match(text, end))) and not _CLAIM_WORDS.search(text)
         offer = (any(before.endswith(c) for c in _OFFER_BEFORE) or any(text[end:end + 6].startswith(c) for c in _OFFER_AFTER)
                  or (bool(_THRESHOLD_BEFORE.search(before)) and not re.search("充|存|买|消费|送|花|刷", before)))
         balance = (any(c in text[max(0, start - 6):start] for c in _BALANCE_BEFORE)
                    or said_before.endswith(("剩下的", "没用的"))) and not offer  # 卡里没用的七千多
-        found.append(_Candidate(value=round(value, 2), start=start, secondary=secondary or upsell or not_paid or offer,
+        found.append(_Candidate(value=round(value, 2), start=start, secondary=secondary or upsell or not_paid or offer or aftermath,
                                 total=said_total or for_quantity, said_total=said_total, offer=offer,
                                 balance=balance))
     return found
