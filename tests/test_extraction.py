@@ -103,6 +103,8 @@ def test_chinese_numerals(text, value):
     # a grade, a card, a size or a reading next to a price
     ("号称316不锈钢的锅 说是316 测出来是201 锅二百九十八", 298), ("网吧说是3080显卡 实际1060 一小时收十二块", 12),
     ("拍的42码 来的是40 鞋子三百九", 390), ("额温枪量谁都是36.5 药房买的八十九", 89),
+    # a settlement the consumer refuses (就赔五块 / 退二十块钱完事) is an offer, not the price
+    ("床一百一十九 商家就赔我十块钱", 119), ("充电器六十九 商家说退二十块钱完事", 69),
 ])
 def test_amount_in_every_form(text, amount):
     assert extract_amount(text) == pytest.approx(amount)
@@ -129,6 +131,7 @@ def test_amount_in_every_form(text, amount):
     "12306买的动车票 检票说身份证识别不了", "合约每月129两年", "尺码表写胸围120 我量了才108", "三元锂电池不耐用", "西瓜切成三块", "快递把瓷砖打成三块", "执行标准是GB/T 32610 那是日常防护口罩的标准",
     "说是3080显卡 打开一看是1060", "保温杯说是304不锈钢 一吸就吸住了 明显是201", "我拍的黑色43码 来的是白色41",
     "血氧夹一会儿99一会儿85", "血糖仪连测三次 5.6 8.9 12.1",
+    "商家就赔五块", "客服说那叫工艺皮，十块钱就想打发我", "累计积分约86,000分被清零", "加工毛衫衣片共3,200件",
 ])
 def test_numbers_that_are_not_money(text):
     assert extract_amount(text) is None

@@ -260,7 +260,7 @@ _TOTAL_CUES = ("一共", "总共", "共计", "合计", "总计", "前前后后",
                "结账收", "结账收了", "结账时收了", "付钱时收了", "扣了我")
 _QUANTITY_BEFORE = re.compile(r"(?:[二两三四五六七八九十几]|[2-9]|\d{2,})(?:箱|袋|盒|瓶|桶|斤|公斤|件|套|张|份|包|条|双|台|只|个|桌|个人|人|位)[\s，,]?$")
 _OFFER_BEFORE = ("补偿", "只给", "只退", "才退", "只赔", "只肯退", "只愿意退", "只肯赔", "只愿意赔", "给了张", "给张", "送了张",
-                 "返现", "赔我")
+                 "返现", "赔我", "就赔", "就说赔", "意思意思赔")
 _BALANCE_BEFORE = ("还剩", "余额", "卡里还有", "剩下的钱", "剩余金额", "没用完的", "尚余", "剩余", "结余")
 # a bare number after these is a weight, a grade or a rate, not money
 # (readings of a scale, a thermometer or a meter are _READING_BEFORE)
@@ -270,7 +270,9 @@ _NOT_MONEY_BEFORE = ("足金", "不锈钢", "品种", "型号", "编号", "率",
 _UPSELL_BEFORE = ("要补", "补到", "得补", "再补", "让补", "要加", "加到", "得加", "再加", "还要", "要还", "推销", "升级",
                   "又要", "再交", "要再")
 _OFFER_AFTER = ("的券", "元券", "块券", "块钱的券", "元的券", "的优惠券", "优惠券", "代金券", "红包", "积分", "京豆", "的coupon",
-                "块的coupon", "coupon")
+                "块的coupon", "coupon",
+                # 退二十块钱完事 / 十块钱就想打发我: a settlement the consumer is refusing
+                "钱完事", "完事", "钱了事", "了事", "钱就想打发", "就想打发", "钱打发")
 _SECONDARY_AFTER = ("的优惠",)  # coupons and red packets after a sum are offers (_OFFER_AFTER)
 _MONEY_NOUN_AFTER = ("年费", "月费", "月租", "会员费", "服务费", "手续费", "费", "押金", "定金", "订金", "学费", "块", "元")
 
@@ -482,6 +484,8 @@ def extract_amount(text: str) -> float | None:
     # only runs that are numbers: a unit inside or 元 after (not 拾得 = found, 陆续 = one after another)
     text = _CAPITAL_RUN.sub(lambda m: m.group(0).translate(_CAPITAL_DIGITS), text)
     text = _THOUSANDS.sub(lambda m: re.sub("[,，]", "", m.group(0)), text)
+    # any other 86,000 is one number (of points, of pieces) whose unit decides, never the money 86
+    text = re.sub(r"(?<![0-9.,])[0-9]{1,3}(?:,[0-9]{3})+(?![0-9])", lambda m: m.group(0).replace(",", ""), text)
     text = _nfkc(text)
     text = _PHONE.sub(" ", text)
     text = re.sub(r"\d{4}[年\-/.]\d{1,2}[月\-/.]\d{1,2}[日号]?", " ", text)
