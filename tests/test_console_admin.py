@@ -259,6 +259,32 @@ def test_reset_password(admin, db, app):
     assert login(app.test_client(), "samr_head", "new-pass-123").status_code == 302
 
 
+def test_a_new_password_ends_the_sessions_opened_with_the_old_one(admin, db, app):
+    """A password reset after a leak must throw out whoever signed in with the leaked password."""
+    leaked = app.test_client()
+    assert login(leaked, "samr_head").status_code == 302
+    assert leaked.get("/console/tickets").status_code == 200
+    target = staff_row(db, "samr_head")
+    page = f"/console/admin/staff/{target.id}"
+    response = post(admin, f"{page}/password", {"password": "new-pass-123", "password2": "new-pass-123"}, page=page)
+    assert response.status_code == 303
+    signed_out = leaked.get("/console/tickets")
+    assert signed_out.status_code == 302 and "/console/login" in signed_out.headers["Location"]
+    fresh = app.test_client()
+    assert login(fresh, "samr_head", "new-pass-123").status_code == 302
+    assert fresh.get("/console/tickets").status_code == 200
+
+    # the admin who sets their own password stays signed in where they did it; their other sessions end
+    other_admin_session = app.test_client()
+    assert login(other_admin_session, "admin").status_code == 302
+    me = staff_row(db, "admin")
+    page = f"/console/admin/staff/{me.id}"
+    assert post(admin, f"{page}/password", {"password": "admin-pass-9", "password2": "admin-pass-9"},
+                page=page).status_code == 303
+    assert admin.get("/console/admin").status_code == 200
+    assert other_admin_session.get("/console/admin").status_code == 302
+
+
 def test_an_api_token_is_shown_once_and_only_its_digest_is_stored(admin, db):
     target = staff_row(db, "samr_handler")
     page = f"/console/admin/staff/{target.id}"

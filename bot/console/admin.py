@@ -25,7 +25,7 @@ from werkzeug.exceptions import RequestEntityTooLarge
 
 from bot import staff as accounts
 from bot.console import bp
-from bot.console.auth import current_staff, roles_required
+from bot.console.auth import current_staff, keep_session_after_password_change, roles_required
 from bot.core import clock
 from bot.core.context import database
 from bot.dispatch.calendar import load_calendar, package_covers
@@ -426,8 +426,10 @@ def admin_staff_password(staff_id: int):
         if errors:
             return errors
         accounts.reset_password(session, staff, request.form["password"])
+        keep_session_after_password_change(staff)
 
-    return _staff_change(staff_id, change, "已为“{username}”设置新密码，请当面或通过安全渠道告知本人")
+    return _staff_change(staff_id, change, "已为“{username}”设置新密码，该账号已登录的会话已失效；"
+                                           "请当面或通过安全渠道告知本人")
 
 
 @bp.post("/admin/staff/<int:staff_id>/wechat")

@@ -1,4 +1,4 @@
-"""Console sign-in: hashed passwords, CSRF-protected forms, sessions that expire."""
+"""Console sign-in: hashed passwords, CSRF-protected forms, sessions that expire or end with a new password."""
 from __future__ import annotations
 
 import functools
@@ -11,6 +11,7 @@ from wtforms.validators import DataRequired, Length
 
 from bot.console import bp
 from bot.core.context import database
+from bot.core.security import password_stamp
 from bot.staff import authenticate
 from models import Role, Staff
 
@@ -41,7 +42,8 @@ def current_staff() -> Staff | None:
         else:
             with database().session() as db_session:
                 staff = db_session.get(Staff, staff_id)
-            if staff is not None and staff.active:
+            # the session cookie is signed, not stored: it names the password it was opened with
+            if staff is not None and staff.active and session.get("pw") == password_stamp(staff.password_hash):
                 session["seen_at"] = now.isoformat()
                 g.staff = staff
             else:
@@ -91,12 +93,18 @@ def login():
         else:
             session.clear()
             now = _now().isoformat()
-            session.update(staff_id=staff.id, login_at=now, seen_at=now)
+            session.update(staff_id=staff.id, login_at=now, seen_at=now, pw=password_stamp(staff.password_hash))
             session.permanent = True
             return redirect(_safe_next(request.args.get("next")))
     elif form.is_submitted():
         status = 400
     return render_template("console/login.html", form=form), status
+
+
+def keep_session_after_password_change(staff: Staff) -> None:
+    """An admin who sets their own password stays signed in here; their other sessions end."""
+    if session.get("staff_id") == staff.id:
+        session["pw"] = password_stamp(staff.password_hash)
 
 
 @bp.post("/logout")

@@ -18,6 +18,11 @@ def verify_password(password_hash: str | None, password: str) -> bool:
     return check_password_hash(password_hash, password)
 
 
+def password_stamp(password_hash: str | None) -> str:
+    """A short fingerprint of the stored hash, kept in a console session: a new password ends older sessions."""
+    return hashlib.sha256((password_hash or "").encode()).hexdigest()[:16]
+
+
 def new_token() -> str:
     return secrets.token_urlsafe(32)
 
