@@ -105,6 +105,17 @@ def test_chinese_numerals(text, value):
     ("拍的42码 来的是40 鞋子三百九", 390), ("额温枪量谁都是36.5 药房买的八十九", 89),
     # a settlement the consumer refuses (就赔五块 / 退二十块钱完事) is an offer, not the price
     ("床一百一十九 商家就赔我十块钱", 119), ("充电器六十九 商家说退二十块钱完事", 69),
+    # more of the aftermath: a clinic, a towing, a test, the money spent again elsewhere
+    ("买的保健枕三百八 睡了落枕 去诊所推拿花了一百五", 380),
+    ("4S店保养收了我六百八 开出去就抛锚 拖车费花了五百 后来别家修又花了一千二", 680),
+    ("羊绒衫一件六百八 拿去检测费花了两百 含量只有三成", 680),
+    # a brand counter's or a mall's price is a reference; 算我 is what was charged for the lot
+    ("网店买的精华六百五 专柜要一千一", 650), ("买了五箱 一箱九十五 老板说算我四百五", 450),
+    # the size of a loan is not what was paid; a phone's remaining credit is not in dispute
+    ("办了30万的经营贷 中介收了我一万二服务费", 12000), ("每月扣15元 扣了6个月一共90元 话费里还剩三十几块", 90),
+    # a deposit kept is the sum at stake; when the part kept is named, that part
+    ("露营地一晚五百八 押金两百 走的时候押金一分都不退", 200), ("租电瓶车押金三百 还车说有划痕扣了一百", 100),
+    ("年卡一千九 手环押金一百 店转让了说年卡不退钱 押金可以退", 1900),
 ])
 def test_amount_in_every_form(text, amount):
     assert extract_amount(text) == pytest.approx(amount)
@@ -132,6 +143,8 @@ def test_amount_in_every_form(text, amount):
     "说是3080显卡 打开一看是1060", "保温杯说是304不锈钢 一吸就吸住了 明显是201", "我拍的黑色43码 来的是白色41",
     "血氧夹一会儿99一会儿85", "血糖仪连测三次 5.6 8.9 12.1",
     "商家就赔五块", "客服说那叫工艺皮，十块钱就想打发我", "累计积分约86,000分被清零", "加工毛衫衣片共3,200件",
+    "充电宝标称20000毫安 实测不到5000", "空调制冷量3500W 一级能效是假的", "说是20W快充 实际只有10W",
+    "网吧说是RTX4090 给的是3060", "执行标准FZ/T 73018 羊毛含量不对",
 ])
 def test_numbers_that_are_not_money(text):
     assert extract_amount(text) is None

@@ -204,10 +204,20 @@ _PAID_VERBS = "办买充交付花退没就又都也全还到"
 # a loan, a deposit kept, a credit limit, a sum insured, a wage: what the dispute is about, not what it costs
 _NOT_PAID_BEFORE = ("贷了", "贷款", "借了", "借款", "贷", "贷款金额", "借款金额", "额度", "保额", "存款", "月薪", "工资",
                     "底薪", "刷满", "降到", "取了")
+_DEPOSIT_KEPT = re.compile(r"押金[^。！？!?]{0,8}(?:不退|没退|未退|不还|没还|扣|拖|拒|不予|不给退|退不|冻着)"
+                           r"|(?:不退|没退|扣|不还|不给)[了光押全部所有我们的]{0,5}押金")
+_DEDUCTED = re.compile(r"扣(?:了|掉)?我?[0-9一二两三四五六七八九十百千]")  # 扣了三百: the part kept is named
+# 三百块算我二百八 / 买十袋算一百二: what the seller charged for the lot
+_CHARGED_AS = re.compile(r"(?:算我|算你|[0-9一二两三四五六七八九十]+[\u4e00-\u9fff]?算)$")
+# 办了20万的经营贷 / 五万块的消费贷: the size of a loan
+_LOAN_AFTER = re.compile(r"(?:多|来)?(?:块钱|块|元)?的?(?:经营贷|消费贷|信用贷|网贷|房贷|车贷|贷款|借款|额度)")
 # 去医院花了三百多 / 医药费共计420元: what the harm cost afterwards, not what was paid for the thing in
 # dispute; the price paid wins when both are named (in an insurance claim the bill is the sum claimed)
-_AFTERMATH_BEFORE = re.compile(r"(?:(?:医药费|医疗费|药费|去医院|医院看|就医|就诊|看病|挂水|急诊|补牙)[^，。,.！？!?；;]{0,6}"
-                               r"|(?:损失(?!费)|多花了?|开锁的?花了)[^，。,.！？!?；;]{0,3})$")
+_AFTERMATH_BEFORE = re.compile(r"(?:(?:医药费|医疗费|药费|去医院|医院看|就医|就诊|看病|挂水|急诊|补牙|诊所|牙科|卫生院"
+                               r"|拖车|鉴定|检测费|找人检测|清理)[^，。,.！？!?；;]{0,6}"
+                               r"|(?:损失(?!费)|多花了?|开锁的?花了)[^，。,.！？!?；;]{0,3}"
+                               # 后来去别家又寄了一次花了18 / 重新吃花了八百多: spent again elsewhere after the harm
+                               r"|(?:又|另外|重新|后来|别家|自己)(?!买|要)[^，。,.！？!?；;0-9零一二两三四五六七八九十百千万]{0,8}花了?)$")
 _AFTERMATH_AFTER = re.compile(r"(?:多|来|余)?(?:块钱|块|元)?的?(?:医药费|医疗费|药费|检查费|挂号费)")
 _CLAIM_WORDS = re.compile(r"理赔|保险|医保|保额|赔付|险")
 _NOT_MONEY_AFTER_MULT = ("瓦", "米", "步", "字", "克", "转", "尾", "条", "人", "次", "公里", "毫安", "粉", "赞", "播放")
@@ -216,7 +226,7 @@ _RESOLUTION_AFTER = ("高清", "画质", "屏", "分辨", "超清", "视频", "�
 _THRESHOLD_BEFORE = re.compile(r"(?:满|够|满了|达到|[0-9十百千万]减)$")
 # 血糖飙到十五 / 体温三十八 / 秤一称 两百四: a reading, not money
 _READING_BEFORE = re.compile(r"(?:(?:血糖|体温|血压|温度)(?:飙到|升到|降到|到了|到|是|有|只有|还有)?|一称|只称|称了|称出来?"
-                             r"|量出来?|测出来?|量了(?:才|只有)?|实测(?:只有)?|过磅|磅了)"
+                             r"|量出来?|测出来?|量了(?:才|只有)?|实测(?:只有|不到|才)?|过磅|磅了)"
                              r"[\s，,:：]{0,2}$")
 _SCREEN_WORDS = re.compile(r"电视|屏|视频|高清|画质|显示|分辨率|超清|片源|会员|投影|摄像|显卡|拍摄|相机")
 _CLOCK_BEFORE = re.compile(rf"(?:[0-9]|[{_CN_NUM}])点$")
@@ -224,7 +234,7 @@ _WORDS_AFTER_YUAN = ("催化", "锂")
 # the bare figures that a message about these things uses for something other than money
 _SPEC_NUMBERS = (
     (re.compile(r"不锈钢|钢材|钢的"), re.compile(r"201|304|316|430")),                    # steel grades
-    (re.compile(r"显卡"), re.compile(r"[1-4]0[5-9]0")),                                     # graphics cards
+    (re.compile(r"显卡|RTX|GTX|rtx|gtx"), re.compile(r"[1-4]0[5-9]0")),                                     # graphics cards
     (re.compile(r"[0-9]码|尺码|码数|鞋码|码的"), re.compile(r"2[6-9]|3[0-9]|4[0-8]")),     # clothes and shoe sizes
     (re.compile(r"血糖|血氧|额温|体温|血压|温枪"), re.compile(r"1?[0-9]{1,2}(?:\.[0-9])?")),  # readings of a meter
 )
@@ -255,7 +265,9 @@ _PER_UNIT_CUES = ("一斤", "一个", "一只", "一盒", "一晚", "一瓶", "�
 _SECONDARY_BEFORE = ("原价", "券", "返现", "返", "运费", "补偿", "只给", "只退", "才退", "退了", "只赔", "赔了", "给了我",
                      "便宜", "差价", "网上", "别家", "外面", "市场价", "才", "只要", "罚", "奖励", "押金", "首月", "首单",
                      "新人", "只收", "写的", "标的", "显示", "说好", "页面", "宣传", "预估", "预计", "价格表", "价目表",
-                     "吊牌", "本来", "原来", "平时", "以前", "之前", "从", "写", "标价", "价签", "墙上", "报价")
+                     "吊牌", "本来", "原来", "平时", "以前", "之前", "从", "写", "标价", "价签", "墙上", "报价",
+                     # what the same thing costs at a brand's counter or in a mall: a reference
+                     "专柜", "商场卖", "商场要")
 _TOTAL_CUES = ("一共", "总共", "共计", "合计", "总计", "前前后后", "花了", "实付", "实际付", "实际收", "最后付了", "收了我",
                "结账收", "结账收了", "结账时收了", "付钱时收了", "扣了我")
 _QUANTITY_BEFORE = re.compile(r"(?:[二两三四五六七八九十几]|[2-9]|\d{2,})(?:箱|袋|盒|瓶|桶|斤|公斤|件|套|张|份|包|条|双|台|只|个|桌|个人|人|位)[\s，,]?$")
@@ -346,6 +358,8 @@ def _amount_candidates(text: str) -> list[_Candidate]:
         value = chinese_to_number(num)
         if value is None:
             continue
+        if mult in ("w", "W") and not unit and (value >= 100 or re.search("快充|充电|功率|电机|瓦数|制冷量", text)):
+            continue  # 制冷量3500W, 20W快充 实际只有10W: watts (2w / 1.5W are ten thousands)
         if mult and not unit and (text[end:end + 2].startswith(_NOT_MONEY_AFTER_MULT)
                                   or (mult in "kK" and text[end:end + 2].startswith(_RESOLUTION_AFTER))):
             continue  # 7千瓦 (power), 两万步, 2K高清 / 4K屏 (a resolution)
@@ -412,20 +426,29 @@ def _amount_candidates(text: str) -> list[_Candidate]:
                                           or follows in "的一块元啊呀吧呢哦嘛啦了" or follows in _PAID_VERBS)
         if not strong or value <= 0 or value > 50_000_000:
             continue
-        secondary = (any(c in before for c in _SECONDARY_BEFORE)
+        references = [c for c in _SECONDARY_BEFORE if c in before]
+        # 押金八百 ... 押金不退: the deposit kept is the sum at stake, like a prepaid balance (unless the part
+        # kept is named: 押金五百 扣了三百)
+        deposit_kept = references == ["押金"] and bool(_DEPOSIT_KEPT.search(text)) and not _DEDUCTED.search(text)
+        if deposit_kept:
+            references = []
+        secondary = (bool(references)
                      or any(text[end:end + 4].startswith(c) for c in _SECONDARY_AFTER)
                      or text[end:end + 1] in ("/", "每"))
-        said_total = any(c in text[max(0, start - 8):start] for c in _TOTAL_CUES)
+        said_total = (any(c in text[max(0, start - 8):start] for c in _TOTAL_CUES)
+                      or bool(_CHARGED_AS.search(said_before)))
         # "三斤 四十五块" / "两个人三百三十六": a sum after a quantity, unless it is itself a price per item
         for_quantity = bool(_QUANTITY_BEFORE.search(text[max(0, start - 5):start])) and not per_unit_price
         upsell = any(c in text[max(0, start - 8):start] for c in _UPSELL_BEFORE)
-        not_paid = any(before.endswith(c) for c in _NOT_PAID_BEFORE)
+        not_paid = any(before.endswith(c) for c in _NOT_PAID_BEFORE) or bool(_LOAN_AFTER.match(text, end))
         aftermath = (bool(_AFTERMATH_BEFORE.search(text[max(0, start - 12):start]))
                      or bool(_AFTERMATH_AFTER.match(text, end))) and not _CLAIM_WORDS.search(text)
         offer = (any(before.endswith(c) for c in _OFFER_BEFORE) or any(text[end:end + 6].startswith(c) for c in _OFFER_AFTER)
                  or (bool(_THRESHOLD_BEFORE.search(before)) and not re.search("充|存|买|消费|送|花|刷", before)))
         balance = (any(c in text[max(0, start - 6):start] for c in _BALANCE_BEFORE)
-                   or said_before.endswith(("剩下的", "没用的"))) and not offer  # 卡里没用的七千多
+                   or said_before.endswith(("剩下的", "没用的"))) and not offer \
+            and not re.search("话费|手机卡|电话卡", text[max(0, start - 12):start])  # a phone's credit is nobody's to keep
+        balance = balance or deposit_kept
         found.append(_Candidate(value=round(value, 2), start=start, secondary=secondary or upsell or not_paid or offer or aftermath,
                                 total=said_total or for_quantity, said_total=said_total, offer=offer,
                                 balance=balance))
@@ -470,7 +493,7 @@ _THOUSANDS = re.compile(r"(?:(?<=[¥￥])|(?<=人民币)|(?<![0-9０-９.,，])|
 # order, waybill and work-order numbers: NYF-2208, DD20240402-7731K, 114-3928471-5521903, 运单号 4812 3390 21
 _CODE = re.compile(r"(?<![A-Za-z0-9])(?:(?=[A-Za-z0-9-]*[A-Za-z])[A-Za-z0-9]+(?:-[A-Za-z0-9]+)+|[0-9]+(?:-[0-9]+){2,})"
                    # a standard's number: GB/T 32610, GB 2760-2014
-                   r"|(?:GB|QB|YY|GB/T|QB/T|YY/T)\s*[0-9]+(?:[.\-][0-9]+)*(?![0-9.]*\s*(?:元|块))"
+                   r"|(?<![A-Za-z])(?:GB|QB|YY|FZ|NY|SB|JB|HG|LY|SN|DB)(?:/T)?\s*[0-9]+(?:[.\-][0-9]+)*(?![0-9.]*\s*(?:元|块))"
                    r"|(?:单号|编号|货号|工号|运单|[Ww]aybill|WAYBILL|no\.|No\.|NO\.)[:：\s]*[A-Za-z0-9][A-Za-z0-9-]*"
                    r"(?:\s[0-9]{2,4}(?![0-9]*\s*(?:元|块|圆|rmb|RMB)))*")
 
