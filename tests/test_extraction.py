@@ -116,6 +116,15 @@ def test_chinese_numerals(text, value):
     # a deposit kept is the sum at stake; when the part kept is named, that part
     ("露营地一晚五百八 押金两百 走的时候押金一分都不退", 200), ("租电瓶车押金三百 还车说有划痕扣了一百", 100),
     ("年卡一千九 手环押金一百 店转让了说年卡不退钱 押金可以退", 1900),
+    # a one-character reference cue (才) counts only right before the sum; 加起来 is a total
+    ("会员每月自动扣我25 连扣了五个月我才发现 一共125", 125), ("消费了1399和88两笔 加起来1487 月付额度一共5000", 1487),
+    # what is demanded on top (需要支付, 另加, 要涨到) gives way to what was paid; 今天只要 is the sale price
+    ("套餐199元/月 扣了两个月共398元 营业厅称需要支付违约金600元", 398), ("物业费每年2680 还说明年要涨到3000多", 2680),
+    ("纹眉1280 洗掉要另加800", 1280), ("原价599今天只要199", 199),
+    # 包括 is no bag; a wage is no price; things counted by the ten thousand are no yuan
+    ("露营地一晚四百八十八包括烧烤", 488), ("我们工资就四千多 饭卡每个月扣三百五", 350),
+    ("我在厂里上班一个月四千 大衣两千九百八", 2980), ("订了2万株草莓苗 合同价1.2万", 12000), ("报的云南游1.2万两个人", 12000),
+    ("寄件付了20块 后来去别家又寄了一次花了18", 20),
 ])
 def test_amount_in_every_form(text, amount):
     assert extract_amount(text) == pytest.approx(amount)
@@ -145,6 +154,8 @@ def test_amount_in_every_form(text, amount):
     "商家就赔五块", "客服说那叫工艺皮，十块钱就想打发我", "累计积分约86,000分被清零", "加工毛衫衣片共3,200件",
     "充电宝标称20000毫安 实测不到5000", "空调制冷量3500W 一级能效是假的", "说是20W快充 实际只有10W",
     "网吧说是RTX4090 给的是3060", "执行标准FZ/T 73018 羊毛含量不对",
+    "合同里写着综合年化23.9", "保修三年十万公里 我才跑了两万", "客服说补偿我50元无门槛券",
+    "老板说赔我们两百块让我们别声张", "老板说给我换一件 或者补我五十块钱",
 ])
 def test_numbers_that_are_not_money(text):
     assert extract_amount(text) is None

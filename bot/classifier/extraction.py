@@ -209,6 +209,8 @@ _DEPOSIT_KEPT = re.compile(r"押金[^。！？!?]{0,8}(?:不退|没退|未退|�
 _DEDUCTED = re.compile(r"扣(?:了|掉)?我?[0-9一二两三四五六七八九十百千]")  # 扣了三百: the part kept is named
 # 三百块算我二百八 / 买十袋算一百二: what the seller charged for the lot
 _CHARGED_AS = re.compile(r"(?:算我|算你|[0-9一二两三四五六七八九十]+[\u4e00-\u9fff]?算)$")
+# 工资就四千多 / 我在厂里上班一个月四千: a wage, not a price
+_WAGE_BEFORE = re.compile(r"(?:工资|月薪|底薪|收入|上班[^，。,.！？!?]{0,6})[就才只有是也]{0,2}$")
 # 办了20万的经营贷 / 五万块的消费贷: the size of a loan
 _LOAN_AFTER = re.compile(r"(?:多|来)?(?:块钱|块|元)?的?(?:经营贷|消费贷|信用贷|网贷|房贷|车贷|贷款|借款|额度)")
 # 去医院花了三百多 / 医药费共计420元: what the harm cost afterwards, not what was paid for the thing in
@@ -217,10 +219,12 @@ _AFTERMATH_BEFORE = re.compile(r"(?:(?:医药费|医疗费|药费|去医院|医�
                                r"|拖车|鉴定|检测费|找人检测|清理)[^，。,.！？!?；;]{0,6}"
                                r"|(?:损失(?!费)|多花了?|开锁的?花了)[^，。,.！？!?；;]{0,3}"
                                # 后来去别家又寄了一次花了18 / 重新吃花了八百多: spent again elsewhere after the harm
-                               r"|(?:又|另外|重新|后来|别家|自己)(?!买|要)[^，。,.！？!?；;0-9零一二两三四五六七八九十百千万]{0,8}花了?)$")
+                               r"|(?:又|另外|重新|后来|别家|自己)(?!买|要)[^，。,.！？!?；;0-9零二两三四五六七八九十百千万]{0,8}花了?)$")
 _AFTERMATH_AFTER = re.compile(r"(?:多|来|余)?(?:块钱|块|元)?的?(?:医药费|医疗费|药费|检查费|挂号费)")
 _CLAIM_WORDS = re.compile(r"理赔|保险|医保|保额|赔付|险")
 _NOT_MONEY_AFTER_MULT = ("瓦", "米", "步", "字", "克", "转", "尾", "条", "人", "次", "公里", "毫安", "粉", "赞", "播放")
+# 2万株草莓苗 / 3千只鸡苗: things counted by the thousand (not after a tail digit: 1.2万两个人, 1.5k一个疗程)
+_COUNTED_AFTER_MULT = ("株", "棵", "只", "头", "斤", "亩", "件", "个", "袋", "箱", "粒", "根", "支", "册")
 _RESOLUTION_AFTER = ("高清", "画质", "屏", "分辨", "超清", "视频", "电视", "显示", "片", "摄", "投影", "蓝光", "HDR", "hdr")
 # 满五百才能用 / 满1000减300 / 刷够二十万才免 / 攒够100提现: a condition or a discount, not the sum paid
 _THRESHOLD_BEFORE = re.compile(r"(?:满|够|满了|达到|[0-9十百千万]减)$")
@@ -269,18 +273,19 @@ _SECONDARY_BEFORE = ("原价", "券", "返现", "返", "运费", "补偿", "只�
                      # what the same thing costs at a brand's counter or in a mall: a reference
                      "专柜", "商场卖", "商场要")
 _TOTAL_CUES = ("一共", "总共", "共计", "合计", "总计", "前前后后", "花了", "实付", "实际付", "实际收", "最后付了", "收了我",
-               "结账收", "结账收了", "结账时收了", "付钱时收了", "扣了我")
+               "结账收", "结账收了", "结账时收了", "付钱时收了", "扣了我", "加起来")
 _QUANTITY_BEFORE = re.compile(r"(?:[二两三四五六七八九十几]|[2-9]|\d{2,})(?:箱|袋|盒|瓶|桶|斤|公斤|件|套|张|份|包|条|双|台|只|个|桌|个人|人|位)[\s，,]?$")
 _OFFER_BEFORE = ("补偿", "只给", "只退", "才退", "只赔", "只肯退", "只愿意退", "只肯赔", "只愿意赔", "给了张", "给张", "送了张",
-                 "返现", "赔我", "就赔", "就说赔", "意思意思赔")
+                 "返现", "赔我", "就赔", "就说赔", "意思意思赔", "补偿我", "补偿我们", "补我", "赔我们")
 _BALANCE_BEFORE = ("还剩", "余额", "卡里还有", "剩下的钱", "剩余金额", "没用完的", "尚余", "剩余", "结余")
 # a bare number after these is a weight, a grade or a rate, not money
 # (readings of a scale, a thermometer or a meter are _READING_BEFORE)
 _NOT_MONEY_BEFORE = ("足金", "不锈钢", "品种", "型号", "编号", "率", "率只有", "显示", "测速", "测速只有", "网速", "数了",
-                     "数了不到", "数了一下", "数下来")
+                     "数了不到", "数了一下", "数下来", "年化", "利率")
 # what the merchant asks for on top (要补一百二, 推销四千多的课, 要还四千五): not what was paid for the thing in dispute
 _UPSELL_BEFORE = ("要补", "补到", "得补", "再补", "让补", "要加", "加到", "得加", "再加", "还要", "要还", "推销", "升级",
-                  "又要", "再交", "要再")
+                  "又要", "再交", "要再", "另加", "要另加", "要补交", "补交", "需补缴", "补缴", "需要支付", "要支付",
+                  "要涨到")
 _OFFER_AFTER = ("的券", "元券", "块券", "块钱的券", "元的券", "的优惠券", "优惠券", "代金券", "红包", "积分", "京豆", "的coupon",
                 "块的coupon", "coupon",
                 # 退二十块钱完事 / 十块钱就想打发我: a settlement the consumer is refusing
@@ -358,8 +363,12 @@ def _amount_candidates(text: str) -> list[_Candidate]:
         value = chinese_to_number(num)
         if value is None:
             continue
+        if not unit and not pre and said_before.endswith(("跑了", "行驶", "行驶了", "里程", "表显")):
+            continue  # 我才跑了两万 (kilometres on a car)
         if mult in ("w", "W") and not unit and (value >= 100 or re.search("快充|充电|功率|电机|瓦数|制冷量", text)):
             continue  # 制冷量3500W, 20W快充 实际只有10W: watts (2w / 1.5W are ten thousands)
+        if mult and not unit and not m.group("tail") and text[end:end + 1] in _COUNTED_AFTER_MULT:
+            continue
         if mult and not unit and (text[end:end + 2].startswith(_NOT_MONEY_AFTER_MULT)
                                   or (mult in "kK" and text[end:end + 2].startswith(_RESOLUTION_AFTER))):
             continue  # 7千瓦 (power), 两万步, 2K高清 / 4K屏 (a resolution)
@@ -398,6 +407,7 @@ def _amount_candidates(text: str) -> list[_Candidate]:
         if not unit and not mult and not pre and not money_noun_after and not priced_items:
             adverb_zhi = rest[:1] == "只" and rest[1:2] != "" and rest[1:2] in "退给有能是收要剩肯"  # "5400只退回来": 只 = only
             if (any(rest.startswith(u) or counted.startswith(u) for u in _NOT_MONEY_AFTER)
+                    and not rest.startswith(("包括", "包含", "包邮", "包吃", "包住", "包教"))
                     and not adverb_zhi and not verb_after) \
                     or rest[:1] in ("-", "/", ".", "x", "*", "~"):
                 continue
@@ -426,9 +436,12 @@ def _amount_candidates(text: str) -> list[_Candidate]:
                                           or follows in "的一块元啊呀吧呢哦嘛啦了" or follows in _PAID_VERBS)
         if not strong or value <= 0 or value > 50_000_000:
             continue
-        references = [c for c in _SECONDARY_BEFORE if c in before]
+        # a one-character cue (才, 写, 从, 返, 券) only right before the sum: 我才发现 一共125 is no reference
+        references = [c for c in _SECONDARY_BEFORE if (c in before if len(c) > 1 else said_before.endswith(c))]
         # 押金八百 ... 押金不退: the deposit kept is the sum at stake, like a prepaid balance (unless the part
         # kept is named: 押金五百 扣了三百)
+        if re.search("(?:今天|现在|今晚|直播间|活动)只要$", said_before):
+            references = [c for c in references if c != "只要"]  # 原价599今天只要199: the sale price paid
         deposit_kept = references == ["押金"] and bool(_DEPOSIT_KEPT.search(text)) and not _DEDUCTED.search(text)
         if deposit_kept:
             references = []
@@ -440,7 +453,8 @@ def _amount_candidates(text: str) -> list[_Candidate]:
         # "三斤 四十五块" / "两个人三百三十六": a sum after a quantity, unless it is itself a price per item
         for_quantity = bool(_QUANTITY_BEFORE.search(text[max(0, start - 5):start])) and not per_unit_price
         upsell = any(c in text[max(0, start - 8):start] for c in _UPSELL_BEFORE)
-        not_paid = any(before.endswith(c) for c in _NOT_PAID_BEFORE) or bool(_LOAN_AFTER.match(text, end))
+        not_paid = (any(before.endswith(c) for c in _NOT_PAID_BEFORE) or bool(_LOAN_AFTER.match(text, end))
+                    or bool(_WAGE_BEFORE.search(said_before)) or "额度" in before)
         aftermath = (bool(_AFTERMATH_BEFORE.search(text[max(0, start - 12):start]))
                      or bool(_AFTERMATH_AFTER.match(text, end))) and not _CLAIM_WORDS.search(text)
         offer = (any(before.endswith(c) for c in _OFFER_BEFORE) or any(text[end:end + 6].startswith(c) for c in _OFFER_AFTER)
