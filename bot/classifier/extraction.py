@@ -204,9 +204,11 @@ _PAID_VERBS = "办买充交付花退没就又都也全还到"
 # a loan, a deposit kept, a credit limit, a sum insured, a wage: what the dispute is about, not what it costs
 _NOT_PAID_BEFORE = ("贷了", "贷款", "借了", "借款", "贷", "贷款金额", "借款金额", "额度", "保额", "存款", "月薪", "工资",
                     "底薪", "刷满", "降到", "取了")
-_DEPOSIT_KEPT = re.compile(r"押金[^。！？!?]{0,8}(?:不退|没退|未退|不还|没还|扣|拖|拒|不予|不给退|退不|冻着)"
-                           r"|(?:不退|没退|扣|不还|不给)[了光押全部所有我们的]{0,5}押金")
-_DEDUCTED = re.compile(r"扣(?:了|掉)?我?[0-9一二两三四五六七八九十百千]")  # 扣了三百: the part kept is named
+_DEPOSIT = r"(?:押金|压金|定金|订金|保证金)"
+_DEPOSIT_KEPT = re.compile(_DEPOSIT + r"[^。！？!?]{0,8}(?:不退|没退|未退|不还|没还|扣|拖|拒|不予|不给退|退不|冻着)"
+                           r"|(?:不退|没退|扣|不还|不给)[了光押全部所有我们的]{0,5}" + _DEPOSIT)
+_DEDUCTED = re.compile(r"扣(?:了|掉|除)?我?" + _DEPOSIT + r"?[0-9一二两三四五六七八九十百千]")  # 扣了三百: the part kept is named
+_DEDUCTED_BEFORE = re.compile(r"扣(?:了|掉|除)?我?" + _DEPOSIT + r"?$")
 # 三百块算我二百八 / 买十袋算一百二: what the seller charged for the lot
 _CHARGED_AS = re.compile(r"(?:算我|算你|[0-9一二两三四五六七八九十]+[\u4e00-\u9fff]?算)$")
 # 工资就四千多 / 我在厂里上班一个月四千: a wage, not a price
@@ -261,6 +263,7 @@ class _Candidate:
     said_total: bool = False  # 一共 / 总共 in words: wins over a sum merely after a quantity
     balance: bool = False  # 卡里还剩八百: the prepaid balance a closed shop keeps is the sum at stake
     offer: bool = False  # what the merchant offers to settle (补偿五十, a coupon): never the disputed sum
+    deposit: bool = False  # a deposit kept (押金不退, 扣掉三千): wins like a balance, unless a total is said
 
 
 _PER_UNIT_CUES = ("一斤", "一个", "一只", "一盒", "一晚", "一瓶", "一包", "一桶", "一袋", "一箱", "一份", "一次", "一张",
@@ -277,7 +280,8 @@ _TOTAL_CUES = ("一共", "总共", "共计", "合计", "总计", "前前后后",
 _QUANTITY_BEFORE = re.compile(r"(?:[二两三四五六七八九十几]|[2-9]|\d{2,})(?:箱|袋|盒|瓶|桶|斤|公斤|件|套|张|份|包|条|双|台|只|个|桌|个人|人|位)[\s，,]?$")
 _OFFER_BEFORE = ("补偿", "只给", "只退", "才退", "只赔", "只肯退", "只愿意退", "只肯赔", "只愿意赔", "给了张", "给张", "送了张",
                  "返现", "赔我", "就赔", "就说赔", "意思意思赔", "补偿我", "补偿我们", "补我", "赔我们")
-_BALANCE_BEFORE = ("还剩", "余额", "卡里还有", "剩下的钱", "剩余金额", "没用完的", "尚余", "剩余", "结余")
+_BALANCE_BEFORE = ("还剩", "余额", "卡里还有", "剩下的钱", "剩余金额", "没用完的", "尚余", "剩余", "结余", "卡里面还有",
+                   "卡上还有", "现在卡里", "卡里有", "卡内还有", "里面还有")
 # a bare number after these is a weight, a grade or a rate, not money
 # (readings of a scale, a thermometer or a meter are _READING_BEFORE)
 _NOT_MONEY_BEFORE = ("足金", "不锈钢", "品种", "型号", "编号", "率", "率只有", "显示", "测速", "测速只有", "网速", "数了",
@@ -442,9 +446,12 @@ def _amount_candidates(text: str) -> list[_Candidate]:
         # kept is named: 押金五百 扣了三百)
         if re.search("(?:今天|现在|今晚|直播间|活动)只要$", said_before):
             references = [c for c in references if c != "只要"]  # 原价599今天只要199: the sale price paid
-        deposit_kept = references == ["押金"] and bool(_DEPOSIT_KEPT.search(text)) and not _DEDUCTED.search(text)
+        deposit_kept = (references in (["押金"], []) and bool(re.search(_DEPOSIT, before))
+                        and bool(_DEPOSIT_KEPT.search(text)) and not _DEDUCTED.search(text))
         if deposit_kept:
             references = []
+        # 押金交了两百 ... 扣掉一百 / 定金一万 ... 要扣掉三千块违约金: the part of a deposit kept
+        deposit_kept = deposit_kept or (bool(_DEDUCTED_BEFORE.search(said_before)) and bool(re.search(_DEPOSIT, text)))
         secondary = (bool(references)
                      or any(text[end:end + 4].startswith(c) for c in _SECONDARY_AFTER)
                      or text[end:end + 1] in ("/", "每"))
@@ -460,12 +467,12 @@ def _amount_candidates(text: str) -> list[_Candidate]:
         offer = (any(before.endswith(c) for c in _OFFER_BEFORE) or any(text[end:end + 6].startswith(c) for c in _OFFER_AFTER)
                  or (bool(_THRESHOLD_BEFORE.search(before)) and not re.search("充|存|买|消费|送|花|刷", before)))
         balance = (any(c in text[max(0, start - 6):start] for c in _BALANCE_BEFORE)
-                   or said_before.endswith(("剩下的", "没用的"))) and not offer \
+                   or said_before.endswith(("剩下的", "没用的"))
+                   or text[end:end + 4].startswith(("没用完", "没用", "没消费", "没花完"))) and not offer \
             and not re.search("话费|手机卡|电话卡", text[max(0, start - 12):start])  # a phone's credit is nobody's to keep
-        balance = balance or deposit_kept
         found.append(_Candidate(value=round(value, 2), start=start, secondary=secondary or upsell or not_paid or offer or aftermath,
                                 total=said_total or for_quantity, said_total=said_total, offer=offer,
-                                balance=balance))
+                                balance=balance or deposit_kept, deposit=deposit_kept))
     return found
 
 
@@ -520,6 +527,7 @@ def extract_amount(text: str) -> float | None:
     """The disputed sum in yuan: the largest money expression that is not a reference price or an offer."""
     # only runs that are numbers: a unit inside or 元 after (not 拾得 = found, 陆续 = one after another)
     text = _CAPITAL_RUN.sub(lambda m: m.group(0).translate(_CAPITAL_DIGITS), text)
+    text = text.replace("廿", "二十").replace("卅", "三十")  # 一百廿块 = 120
     text = _THOUSANDS.sub(lambda m: re.sub("[,，]", "", m.group(0)), text)
     # any other 86,000 is one number (of points, of pieces) whose unit decides, never the money 86
     text = re.sub(r"(?<![0-9.,])[0-9]{1,3}(?:,[0-9]{3})+(?![0-9])", lambda m: m.group(0).replace(",", ""), text)
@@ -534,7 +542,8 @@ def extract_amount(text: str) -> float | None:
     if not candidates:
         return None
     candidates += _priced_quantities(text, candidates)
-    balances = [c for c in candidates if c.balance]
+    said_totals = any(c.said_total and not c.secondary for c in candidates)
+    balances = [c for c in candidates if c.balance and not (c.deposit and said_totals)]
     if balances:
         return balances[-1].value
     totals = [c for c in candidates if c.total and not c.secondary]
