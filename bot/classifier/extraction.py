@@ -285,7 +285,8 @@ _BALANCE_BEFORE = ("还剩", "余额", "卡里还有", "剩下的钱", "剩余�
 # a bare number after these is a weight, a grade or a rate, not money
 # (readings of a scale, a thermometer or a meter are _READING_BEFORE)
 _NOT_MONEY_BEFORE = ("足金", "不锈钢", "品种", "型号", "编号", "率", "率只有", "显示", "测速", "测速只有", "网速", "数了",
-                     "数了不到", "数了一下", "数下来", "年化", "利率")
+                     "数了不到", "数了一下", "数下来", "年化", "利率", "胸围", "腰围", "臀围", "身高", "体重", "肩宽",
+                     "衣长", "裤长", "袖长", "量出来")
 # what the merchant asks for on top (要补一百二, 推销四千多的课, 要还四千五): not what was paid for the thing in dispute
 _UPSELL_BEFORE = ("要补", "补到", "得补", "再补", "让补", "要加", "加到", "得加", "再加", "还要", "要还", "推销", "升级",
                   "又要", "再交", "要再", "另加", "要另加", "要补交", "补交", "需补缴", "补缴", "需要支付", "要支付",
@@ -358,6 +359,8 @@ def _amount_candidates(text: str) -> list[_Candidate]:
         digits_only = num.replace(".", "")
         if digits_only.isdigit() and len(digits_only) >= 8:
             continue  # order numbers, phones, card numbers
+        if text[max(0, start - 1):start] == "几" and num[:1] in "十百千万":
+            continue  # 几十块 / 几十万: "some tens", no figure to record
         if text[max(0, start - 2):start] in ("一赔", "假一") or text[max(0, start - 1):start] in ("第", "#", "号") \
                 or (text[max(0, start - 1):start] == "双" and num in ("11", "12", "十一", "十二")) or text[end:end + 1] in (":", "：") \
                 or text[max(0, start - 3):start] in ("百分之", "千分之", "万分之") \
@@ -413,8 +416,8 @@ def _amount_candidates(text: str) -> list[_Candidate]:
             if (any(rest.startswith(u) or counted.startswith(u) for u in _NOT_MONEY_AFTER)
                     and not rest.startswith(("包括", "包含", "包邮", "包吃", "包住", "包教"))
                     and not adverb_zhi and not verb_after) \
-                    or rest[:1] in ("-", "/", ".", "x", "*", "~"):
-                continue
+                    or rest[:1] in ("-", "/", ".", "x", "*", "~", "×", "乘") or text[start - 1:start] in ("×", "乘"):
+                continue  # 三斤 / 600x600 / 六百乘六百 (a tile's size)
             if any(said_before.endswith(w) for w in _NOT_MONEY_BEFORE) \
                     or _READING_BEFORE.search(text[max(0, start - 8):start]):
                 continue  # 称了四十六 (a weight), 足金999 / 不锈钢304 (a grade), 发芽率80
@@ -515,7 +518,7 @@ _THOUSANDS = re.compile(r"(?:(?<=[¥￥])|(?<=人民币)|(?<![0-9０-９.,，])|
 _CODE = re.compile(r"(?<![A-Za-z0-9])(?:(?=[A-Za-z0-9-]*[A-Za-z])[A-Za-z0-9]+(?:-[A-Za-z0-9]+)+|[0-9]+(?:-[0-9]+){2,})"
                    # a standard's number: GB/T 32610, GB 2760-2014
                    r"|(?<![A-Za-z])(?:GB|QB|YY|FZ|NY|SB|JB|HG|LY|SN|DB)(?:/T)?\s*[0-9]+(?:[.\-][0-9]+)*(?![0-9.]*\s*(?:元|块))"
-                   r"|(?:单号|编号|货号|工号|运单|[Ww]aybill|WAYBILL|no\.|No\.|NO\.)[:：\s]*[A-Za-z0-9][A-Za-z0-9-]*"
+                   r"|(?:单号|编号|货号|工号|运单|[Ww]aybill|WAYBILL|no\.|No\.|NO\.)(?:是|为)?[:：\s]*[A-Za-z0-9][A-Za-z0-9-]*"
                    r"(?:\s[0-9]{2,4}(?![0-9]*\s*(?:元|块|圆|rmb|RMB)))*")
 
 
