@@ -130,6 +130,9 @@ def test_chinese_numerals(text, value):
     ("沙发总价九千八 定金交了一千 我不要了 店里说定金不退", 1000),
     ("预售付了定金一百 尾款五百九十九 总共六百九十九 客服说定金不退", 699),
     ("洗车卡充了一千送三百 现在卡里780 店换老板了", 780), ("购物卡还有860没用完 当初充的两千 店关门了", 860),
+    # damages the consumer demands, or a tout's price, give way to the price paid
+    ("除草剂自己花了300买的 庄稼全死了 我要他赔三千", 300), ("饼干价格12.5元 无中文标签 要求商家赔偿1000元", 12.5),
+    ("音乐节的票四百八十块 去不了 黄牛那边都炒到一千多", 480),
 ])
 def test_amount_in_every_form(text, amount):
     assert extract_amount(text) == pytest.approx(amount)
@@ -162,7 +165,8 @@ def test_amount_in_every_form(text, amount):
     "合同里写着综合年化23.9", "保修三年十万公里 我才跑了两万", "客服说补偿我50元无门槛券",
     "老板说赔我们两百块让我们别声张", "老板说给我换一件 或者补我五十块钱",
     "一袋米几十块钱 扔了可惜", "停车费一年少说几十万", "型号不对 订单号是 7749 2031 5568", "尺码表胸围96 量出来108",
-    "瓷砖是六百乘六百的那种",
+    "瓷砖是六百乘六百的那种", "快递丢了 老板说给我赔20块", "说赔两瓶新的或者给我50块", "机构只肯补100块路费",
+    "店员说退钱再赔一百", "血压计一会儿一百八一会儿一百二",
 ])
 def test_numbers_that_are_not_money(text):
     assert extract_amount(text) is None

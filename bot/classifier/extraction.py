@@ -209,6 +209,10 @@ _DEPOSIT_KEPT = re.compile(_DEPOSIT + r"[^。！？!?]{0,8}(?:不退|没退|未�
                            r"|(?:不退|没退|扣|不还|不给)[了光押全部所有我们的]{0,5}" + _DEPOSIT)
 _DEDUCTED = re.compile(r"扣(?:了|掉|除)?我?" + _DEPOSIT + r"?[0-9一二两三四五六七八九十百千]")  # 扣了三百: the part kept is named
 _DEDUCTED_BEFORE = re.compile(r"扣(?:了|掉|除)?我?" + _DEPOSIT + r"?$")
+# 我要他赔5000 / 要求商家赔偿1000元 / 要求按保价金额6000元赔偿: damages the consumer asks for
+_DEMANDED_BEFORE = re.compile(r"(?:我要(?:他|她|他们|店家|商家|老板|对方)赔|要求(?:商家|店家|对方|他们|店方|厂家)(?:按[^，。,.！？!?；;]{0,10})?赔偿?"
+                              r"|(?:我|本人|来电人)要求(?:按[^，。,.！？!?；;]{0,10})?赔偿?"
+                              r"|索赔)[^，。,.！？!?；;0-9一二两三四五六七八九十百千万]{0,4}$")
 # 三百块算我二百八 / 买十袋算一百二: what the seller charged for the lot
 _CHARGED_AS = re.compile(r"(?:算我|算你|[0-9一二两三四五六七八九十]+[\u4e00-\u9fff]?算)$")
 # 工资就四千多 / 我在厂里上班一个月四千: a wage, not a price
@@ -221,7 +225,7 @@ _AFTERMATH_BEFORE = re.compile(r"(?:(?:医药费|医疗费|药费|去医院|医�
                                r"|拖车|鉴定|检测费|找人检测|清理)[^，。,.！？!?；;]{0,6}"
                                r"|(?:损失(?!费)|多花了?|开锁的?花了)[^，。,.！？!?；;]{0,3}"
                                # 后来去别家又寄了一次花了18 / 重新吃花了八百多: spent again elsewhere after the harm
-                               r"|(?:又|另外|重新|后来|别家|自己)(?!买|要)[^，。,.！？!?；;0-9零二两三四五六七八九十百千万]{0,8}花了?)$")
+                               r"|(?:又|另外|重新|后来|别家)(?!买|要)[^，。,.！？!?；;0-9零二两三四五六七八九十百千万]{0,8}花了?)$")
 _AFTERMATH_AFTER = re.compile(r"(?:多|来|余)?(?:块钱|块|元)?的?(?:医药费|医疗费|药费|检查费|挂号费)")
 _CLAIM_WORDS = re.compile(r"理赔|保险|医保|保额|赔付|险")
 _NOT_MONEY_AFTER_MULT = ("瓦", "米", "步", "字", "克", "转", "尾", "条", "人", "次", "公里", "毫安", "粉", "赞", "播放")
@@ -273,20 +277,21 @@ _SECONDARY_BEFORE = ("原价", "券", "返现", "返", "运费", "补偿", "只�
                      "便宜", "差价", "网上", "别家", "外面", "市场价", "才", "只要", "罚", "奖励", "押金", "首月", "首单",
                      "新人", "只收", "写的", "标的", "显示", "说好", "页面", "宣传", "预估", "预计", "价格表", "价目表",
                      "吊牌", "本来", "原来", "平时", "以前", "之前", "从", "写", "标价", "价签", "墙上", "报价",
-                     # what the same thing costs at a brand's counter or in a mall: a reference
-                     "专柜", "商场卖", "商场要")
+                     # what the same thing costs at a brand's counter, in a mall or from a tout: a reference
+                     "专柜", "商场卖", "商场要", "黄牛", "炒到")
 _TOTAL_CUES = ("一共", "总共", "共计", "合计", "总计", "前前后后", "花了", "实付", "实际付", "实际收", "最后付了", "收了我",
                "结账收", "结账收了", "结账时收了", "付钱时收了", "扣了我", "加起来")
 _QUANTITY_BEFORE = re.compile(r"(?:[二两三四五六七八九十几]|[2-9]|\d{2,})(?:箱|袋|盒|瓶|桶|斤|公斤|件|套|张|份|包|条|双|台|只|个|桌|个人|人|位)[\s，,]?$")
 _OFFER_BEFORE = ("补偿", "只给", "只退", "才退", "只赔", "只肯退", "只愿意退", "只肯赔", "只愿意赔", "给了张", "给张", "送了张",
-                 "返现", "赔我", "就赔", "就说赔", "意思意思赔", "补偿我", "补偿我们", "补我", "赔我们")
+                 "返现", "赔我", "就赔", "就说赔", "意思意思赔", "补偿我", "补偿我们", "补我", "赔我们", "给我赔", "再赔",
+                 "只肯补", "每户补", "或者给我")
 _BALANCE_BEFORE = ("还剩", "余额", "卡里还有", "剩下的钱", "剩余金额", "没用完的", "尚余", "剩余", "结余", "卡里面还有",
                    "卡上还有", "现在卡里", "卡里有", "卡内还有", "里面还有")
 # a bare number after these is a weight, a grade or a rate, not money
 # (readings of a scale, a thermometer or a meter are _READING_BEFORE)
 _NOT_MONEY_BEFORE = ("足金", "不锈钢", "品种", "型号", "编号", "率", "率只有", "显示", "测速", "测速只有", "网速", "数了",
                      "数了不到", "数了一下", "数下来", "年化", "利率", "胸围", "腰围", "臀围", "身高", "体重", "肩宽",
-                     "衣长", "裤长", "袖长", "量出来")
+                     "衣长", "裤长", "袖长", "量出来", "一会儿")
 # what the merchant asks for on top (要补一百二, 推销四千多的课, 要还四千五): not what was paid for the thing in dispute
 _UPSELL_BEFORE = ("要补", "补到", "得补", "再补", "让补", "要加", "加到", "得加", "再加", "还要", "要还", "推销", "升级",
                   "又要", "再交", "要再", "另加", "要另加", "要补交", "补交", "需补缴", "补缴", "需要支付", "要支付",
@@ -463,7 +468,8 @@ def _amount_candidates(text: str) -> list[_Candidate]:
         # "三斤 四十五块" / "两个人三百三十六": a sum after a quantity, unless it is itself a price per item
         for_quantity = bool(_QUANTITY_BEFORE.search(text[max(0, start - 5):start])) and not per_unit_price
         upsell = any(c in text[max(0, start - 8):start] for c in _UPSELL_BEFORE)
-        not_paid = (any(before.endswith(c) for c in _NOT_PAID_BEFORE) or bool(_LOAN_AFTER.match(text, end))
+        demanded = bool(_DEMANDED_BEFORE.search(text[max(0, start - 16):start]))  # the price paid wins; alone, it stands
+        not_paid = demanded or (any(before.endswith(c) for c in _NOT_PAID_BEFORE) or bool(_LOAN_AFTER.match(text, end))
                     or bool(_WAGE_BEFORE.search(said_before)) or "额度" in before)
         aftermath = (bool(_AFTERMATH_BEFORE.search(text[max(0, start - 12):start]))
                      or bool(_AFTERMATH_AFTER.match(text, end))) and not _CLAIM_WORDS.search(text)
