@@ -133,6 +133,7 @@ def test_chinese_numerals(text, value):
     # damages the consumer demands, or a tout's price, give way to the price paid
     ("除草剂自己花了300买的 庄稼全死了 我要他赔三千", 300), ("饼干价格12.5元 无中文标签 要求商家赔偿1000元", 12.5),
     ("音乐节的票四百八十块 去不了 黄牛那边都炒到一千多", 480),
+    ("牛肉干三十八块钱 过期了 我说按法律是要赔一千的", 38),
 ])
 def test_amount_in_every_form(text, amount):
     assert extract_amount(text) == pytest.approx(amount)

@@ -210,7 +210,8 @@ _DEPOSIT_KEPT = re.compile(_DEPOSIT + r"[^。！？!?]{0,8}(?:不退|没退|未�
 _DEDUCTED = re.compile(r"扣(?:了|掉|除)?我?" + _DEPOSIT + r"?[0-9一二两三四五六七八九十百千]")  # 扣了三百: the part kept is named
 _DEDUCTED_BEFORE = re.compile(r"扣(?:了|掉|除)?我?" + _DEPOSIT + r"?$")
 # 我要他赔5000 / 要求商家赔偿1000元 / 要求按保价金额6000元赔偿: damages the consumer asks for
-_DEMANDED_BEFORE = re.compile(r"(?:我要(?:他|她|他们|店家|商家|老板|对方)赔|要求(?:商家|店家|对方|他们|店方|厂家)(?:按[^，。,.！？!?；;]{0,10})?赔偿?"
+_DEMANDED_BEFORE = re.compile(r"(?:我要(?:他|她|他们|店家|商家|老板|对方)赔|要求(?:商家|店家|对方|他们|店方|厂家|平台|公司)[^，。,.！？!?；;]{0,12}赔偿?"
+                              r"|按(?:法律|规定|国家规定|消法)[^，。,.！？!?；;]{0,4}赔"
                               r"|(?:我|本人|来电人)要求(?:按[^，。,.！？!?；;]{0,10})?赔偿?"
                               r"|索赔)[^，。,.！？!?；;0-9一二两三四五六七八九十百千万]{0,4}$")
 # 三百块算我二百八 / 买十袋算一百二: what the seller charged for the lot
