@@ -192,7 +192,7 @@ _MONEY_BEFORE = ("花了", "花", "付了", "付", "支付", "交了", "交", "�
                  "要了", "要我", "补了", "补", "加收", "加了", "变成", "变成了", "涨到", "涨成", "说成", "算成", "改成",
                  # what was bought, named right before its price: 月卡三十 / 包月200 / 门票九十八 / 刚充的328
                  "充的", "交的", "付的", "办的", "订的", "团的", "月卡", "年卡", "季卡", "次卡", "周卡", "包月", "包年",
-                 "门票", "票价", "车费", "房费", "团费", "餐费", "课费", "套餐", "会员", "礼包", "战令", "月租")
+                 "门票", "票价", "车费", "房费", "团费", "餐费", "课费", "套餐", "会员", "礼包", "战令", "月租", "预存")
 
 
 # verbs that take only money: after them 八块 is yuan even before a noun (收五块保管费), never pieces
@@ -200,15 +200,15 @@ _CHARGED_BEFORE = ("收", "收了", "收我", "收了我", "扣", "扣了", "扣
 # 变成六十九块九 / 说成七十几块: a price changed or misquoted, not 切成三块 (cut into pieces)
 _PRICE_BECAME = ("变成", "说成", "算成", "改成", "写成", "涨成")
 # a bare number then a verb of paying or losing it: 2580办的, 3980退不了, 2680就这么没了, 648又没出
-_PAID_VERBS = "办买充交付花退没就又都也全还到"
+_PAID_VERBS = "办买充交付花退没就又都也全还到拿"
 # a loan, a deposit kept, a credit limit, a sum insured, a wage: what the dispute is about, not what it costs
-_NOT_PAID_BEFORE = ("贷了", "贷款", "借了", "借款", "贷", "贷款金额", "借款金额", "额度", "保额", "存款", "月薪", "工资",
+_NOT_PAID_BEFORE = ("贷了", "贷款", "借了", "借款", "贷", "贷款金额", "借款金额", "额度", "保额", "存款", "月薪", "工资", "月供", "剩余本金",
                     "底薪", "刷满", "降到", "取了")
 _DEPOSIT = r"(?:押金|压金|定金|订金|保证金)"
 _DEPOSIT_KEPT = re.compile(_DEPOSIT + r"[^。！？!?]{0,8}(?:不退|没退|未退|不还|没还|扣|拖|拒|不予|不给退|退不|冻着)"
                            r"|(?:不退|没退|扣|不还|不给)[了光押全部所有我们的]{0,5}" + _DEPOSIT)
-_DEDUCTED = re.compile(r"扣(?:了|掉|除)?我?" + _DEPOSIT + r"?[0-9一二两三四五六七八九十百千]")  # 扣了三百: the part kept is named
-_DEDUCTED_BEFORE = re.compile(r"扣(?:了|掉|除)?我?" + _DEPOSIT + r"?$")
+_DEDUCTED = re.compile(r"扣(?:了|掉|除|留|下)?我?" + _DEPOSIT + r"?[0-9一二两三四五六七八九十百千]")  # 扣了三百: the part kept is named
+_DEDUCTED_BEFORE = re.compile(r"扣(?:了|掉|除|留|下)?我?" + _DEPOSIT + r"?$")
 # 我要他赔5000 / 要求商家赔偿1000元 / 要求按保价金额6000元赔偿: damages the consumer asks for
 _DEMANDED_BEFORE = re.compile(r"(?:我要(?:他|她|他们|店家|商家|老板|对方)赔|要求(?:商家|店家|对方|他们|店方|厂家|平台|公司)[^，。,.！？!?；;]{0,12}赔偿?"
                               r"|按(?:法律|规定|国家规定|消法)[^，。,.！？!?；;]{0,4}赔"
@@ -217,13 +217,15 @@ _DEMANDED_BEFORE = re.compile(r"(?:我要(?:他|她|他们|店家|商家|老板|
 # 三百块算我二百八 / 买十袋算一百二: what the seller charged for the lot
 _CHARGED_AS = re.compile(r"(?:算我|算你|[0-9一二两三四五六七八九十]+[\u4e00-\u9fff]?算)$")
 # 工资就四千多 / 我在厂里上班一个月四千: a wage, not a price
-_WAGE_BEFORE = re.compile(r"(?:工资|月薪|底薪|收入|上班[^，。,.！？!?]{0,6})[就才只有是也]{0,2}$")
+_WAGE_BEFORE = re.compile(r"(?:(?:工资|月薪|底薪|收入)[^，。,.！？!?0-9]{0,4}|上班[^，。,.！？!?]{0,6})[就才只有是也]{0,2}$")
 # 办了20万的经营贷 / 五万块的消费贷: the size of a loan
 _LOAN_AFTER = re.compile(r"(?:多|来)?(?:块钱|块|元)?的?(?:经营贷|消费贷|信用贷|网贷|房贷|车贷|贷款|借款|额度)")
 # 去医院花了三百多 / 医药费共计420元: what the harm cost afterwards, not what was paid for the thing in
 # dispute; the price paid wins when both are named (in an insurance claim the bill is the sum claimed)
-_AFTERMATH_BEFORE = re.compile(r"(?:(?:医药费|医疗费|药费|去医院|医院看|就医|就诊|看病|挂水|急诊|补牙|诊所|牙科|卫生院"
-                               r"|拖车|鉴定|检测费|找人检测|清理)[^，。,.！？!?；;]{0,6}"
+_AFTERMATH_BEFORE = re.compile(r"(?:(?:医药费|医疗费|药费|医院|就医|就诊|看病|挂水|挂盐水|急诊|补牙|诊所|牙科|卫生院"
+                               r"|拖车|鉴定|拿去检测|找人检测|送去检测|检测费|检测花|清理|4S店修|4s店修|去修)"
+                               # (a window that does not run past another sum: 医院看了花了两百多 凝胶九十八块)
+                               r"(?:(?![0-9零一二两三四五六七八九十百千万]+(?:多|来|块|元|百|千|万))[^，。,.！？!?；;]){0,10}"
                                r"|(?:损失(?!费)|多花了?|开锁的?花了)[^，。,.！？!?；;]{0,3}"
                                # 后来去别家又寄了一次花了18 / 重新吃花了八百多: spent again elsewhere after the harm
                                r"|(?:又|另外|重新|后来|别家)(?!买|要)[^，。,.！？!?；;0-9零二两三四五六七八九十百千万]{0,8}花了?)$")
@@ -279,13 +281,14 @@ _SECONDARY_BEFORE = ("原价", "券", "返现", "返", "运费", "补偿", "只�
                      "新人", "只收", "写的", "标的", "显示", "说好", "页面", "宣传", "预估", "预计", "价格表", "价目表",
                      "吊牌", "本来", "原来", "平时", "以前", "之前", "从", "写", "标价", "价签", "墙上", "报价",
                      # what the same thing costs at a brand's counter, in a mall or from a tout: a reference
-                     "专柜", "商场卖", "商场要", "黄牛", "炒到")
+                     "专柜", "商场卖", "商场要", "黄牛", "炒到", "超市里", "超市卖", "超市才", "实体店卖", "别的店")
 _TOTAL_CUES = ("一共", "总共", "共计", "合计", "总计", "前前后后", "花了", "实付", "实际付", "实际收", "最后付了", "收了我",
                "结账收", "结账收了", "结账时收了", "付钱时收了", "扣了我", "加起来")
 _QUANTITY_BEFORE = re.compile(r"(?:[二两三四五六七八九十几]|[2-9]|\d{2,})(?:箱|袋|盒|瓶|桶|斤|公斤|件|套|张|份|包|条|双|台|只|个|桌|个人|人|位)[\s，,]?$")
 _OFFER_BEFORE = ("补偿", "只给", "只退", "才退", "只赔", "只肯退", "只愿意退", "只肯赔", "只愿意赔", "给了张", "给张", "送了张",
                  "返现", "赔我", "就赔", "就说赔", "意思意思赔", "补偿我", "补偿我们", "补我", "赔我们", "给我赔", "再赔",
-                 "只肯补", "每户补", "或者给我")
+                 "只肯补", "每户补", "或者给我", "或者赔", "给我退", "只能赔", "只能赔我", "赔阿拉", "送我一张", "每个人赔",
+                 "赔我们每个人", "最多")
 _BALANCE_BEFORE = ("还剩", "余额", "卡里还有", "剩下的钱", "剩余金额", "没用完的", "尚余", "剩余", "结余", "卡里面还有",
                    "卡上还有", "现在卡里", "卡里有", "卡内还有", "里面还有")
 # a bare number after these is a weight, a grade or a rate, not money
@@ -300,7 +303,8 @@ _UPSELL_BEFORE = ("要补", "补到", "得补", "再补", "让补", "要加", "�
 _OFFER_AFTER = ("的券", "元券", "块券", "块钱的券", "元的券", "的优惠券", "优惠券", "代金券", "红包", "积分", "京豆", "的coupon",
                 "块的coupon", "coupon",
                 # 退二十块钱完事 / 十块钱就想打发我: a settlement the consumer is refusing
-                "钱完事", "完事", "钱了事", "了事", "钱就想打发", "就想打发", "钱打发")
+                "钱完事", "完事", "钱了事", "了事", "钱就想打发", "就想打发", "钱打发", "立减金", "元立减金", "的代金券",
+                "元的代金券")
 _SECONDARY_AFTER = ("的优惠",)  # coupons and red packets after a sum are offers (_OFFER_AFTER)
 _MONEY_NOUN_AFTER = ("年费", "月费", "月租", "会员费", "服务费", "手续费", "费", "押金", "定金", "订金", "学费", "块", "元")
 
@@ -460,7 +464,7 @@ def _amount_candidates(text: str) -> list[_Candidate]:
         if deposit_kept:
             references = []
         # 押金交了两百 ... 扣掉一百 / 定金一万 ... 要扣掉三千块违约金: the part of a deposit kept
-        deposit_kept = deposit_kept or (bool(_DEDUCTED_BEFORE.search(said_before)) and bool(re.search(_DEPOSIT, text)))
+        part_kept = bool(_DEDUCTED_BEFORE.search(said_before)) and bool(re.search(_DEPOSIT, text))
         secondary = (bool(references)
                      or any(text[end:end + 4].startswith(c) for c in _SECONDARY_AFTER)
                      or text[end:end + 1] in ("/", "每"))
@@ -479,10 +483,10 @@ def _amount_candidates(text: str) -> list[_Candidate]:
         balance = (any(c in text[max(0, start - 6):start] for c in _BALANCE_BEFORE)
                    or said_before.endswith(("剩下的", "没用的"))
                    or text[end:end + 4].startswith(("没用完", "没用", "没消费", "没花完"))) and not offer \
-            and not re.search("话费|手机卡|电话卡", text[max(0, start - 12):start])  # a phone's credit is nobody's to keep
+            and not re.search("话费|手机卡|电话卡|本金|贷款|房贷", text[max(0, start - 12):start])  # a phone's credit, a loan
         found.append(_Candidate(value=round(value, 2), start=start, secondary=secondary or upsell or not_paid or offer or aftermath,
                                 total=said_total or for_quantity, said_total=said_total, offer=offer,
-                                balance=balance or deposit_kept, deposit=deposit_kept))
+                                balance=balance or deposit_kept or part_kept, deposit=deposit_kept))
     return found
 
 
@@ -552,6 +556,10 @@ def extract_amount(text: str) -> float | None:
     if not candidates:
         return None
     candidates += _priced_quantities(text, candidates)
+    offered = {c.value for c in candidates if c.offer}  # 补偿三百块钱 我觉得三百块钱根本不够: the offer said again
+    for c in candidates:
+        if c.value in offered:
+            c.offer = c.secondary = True
     said_totals = any(c.said_total and not c.secondary for c in candidates)
     balances = [c for c in candidates if c.balance and not (c.deposit and said_totals)]
     if balances:
