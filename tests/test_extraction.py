@@ -142,6 +142,9 @@ def test_chinese_numerals(text, value):
     # the part of a deposit kept, even after a total; the doctor after a count of stitches
     ("租金共计600元 另付押金3000元 还车后扣除押金1500元", 1500), ("支付定金1500元 仅退还定金900元 扣留600元", 600),
     ("去医院缝了三针花了七百多 我上车就扫码付了二十三块", 23), ("洗车三十块 后视镜弄坏了 我去4S店修花了一千二", 30),
+    # a 定金 named before or after its sum, kept (拒绝退还定金), wins over the price agreed; 每月9.9 is a price
+    ("合同总价28600元 当日支付定金5000元 门店拒绝退还定金", 5000), ("交了两百块钱的定金 他们说定金不退 总价是六百八", 200),
+    ("自动续费什么会员权益包 每月9.9 扣了半年才发现", 9.9),
 ])
 def test_amount_in_every_form(text, amount):
     assert extract_amount(text) == pytest.approx(amount)
@@ -178,6 +181,7 @@ def test_amount_in_every_form(text, amount):
     "店员说退钱再赔一百", "血压计一会儿一百八一会儿一百二",
     "物业就说给我们补偿三百块钱 我觉得三百块钱根本不够", "客服送我个10元立减金就想打发我", "老板说给我换一袋或者赔二十块",
     "他们说赔我们每个人两百块", "老板说送我一张两百的卡", "宽带说好一千兆 测速最多一百多",
+    "保养的时候车子里程数从三万二开到了三万二千一百多公里",
 ])
 def test_numbers_that_are_not_money(text):
     assert extract_amount(text) is None

@@ -206,7 +206,7 @@ _NOT_PAID_BEFORE = ("贷了", "贷款", "借了", "借款", "贷", "贷款金额
                     "底薪", "刷满", "降到", "取了")
 _DEPOSIT = r"(?:押金|压金|定金|订金|保证金)"
 _DEPOSIT_KEPT = re.compile(_DEPOSIT + r"[^。！？!?]{0,8}(?:不退|没退|未退|不还|没还|扣|拖|拒|不予|不给退|退不|冻着)"
-                           r"|(?:不退|没退|扣|不还|不给)[了光押全部所有我们的]{0,5}" + _DEPOSIT)
+                           r"|(?:不退|没退|扣|不还|不给|拒绝退还|拒不退还|不予退还|不肯退)[了光押全部所有我们的]{0,5}" + _DEPOSIT)
 _DEDUCTED = re.compile(r"扣(?:了|掉|除|留|下)?我?" + _DEPOSIT + r"?[0-9一二两三四五六七八九十百千]")  # 扣了三百: the part kept is named
 _DEDUCTED_BEFORE = re.compile(r"扣(?:了|掉|除|留|下)?我?" + _DEPOSIT + r"?$")
 # 我要他赔5000 / 要求商家赔偿1000元 / 要求按保价金额6000元赔偿: damages the consumer asks for
@@ -380,7 +380,8 @@ def _amount_candidates(text: str) -> list[_Candidate]:
         value = chinese_to_number(num)
         if value is None:
             continue
-        if not unit and not pre and said_before.endswith(("跑了", "行驶", "行驶了", "里程", "表显")):
+        if not unit and not pre and (said_before.endswith(("跑了", "行驶", "行驶了", "表显"))
+                                     or re.search("里程[数表]?[从是有]?$", said_before)):
             continue  # 我才跑了两万 (kilometres on a car)
         if mult in ("w", "W") and not unit and (value >= 100 or re.search("快充|充电|功率|电机|瓦数|制冷量", text)):
             continue  # 制冷量3500W, 20W快充 实际只有10W: watts (2w / 1.5W are ten thousands)
@@ -451,6 +452,7 @@ def _amount_candidates(text: str) -> list[_Candidate]:
                 strong = value >= 10 and (cue or for_items or verb_after or not follows
                                           or not re.match(r"[\u4e00-\u9fff]", follows)
                                           or follows in "的一块元啊呀吧呢哦嘛啦了" or follows in _PAID_VERBS)
+                strong = strong or (cue and re.fullmatch(r"[0-9]+\.9", num) is not None)  # 每月9.9: a price point
         if not strong or value <= 0 or value > 50_000_000:
             continue
         # a one-character cue (才, 写, 从, 返, 券) only right before the sum: 我才发现 一共125 is no reference
@@ -459,7 +461,8 @@ def _amount_candidates(text: str) -> list[_Candidate]:
         # kept is named: 押金五百 扣了三百)
         if re.search("(?:今天|现在|今晚|直播间|活动)只要$", said_before):
             references = [c for c in references if c != "只要"]  # 原价599今天只要199: the sale price paid
-        deposit_kept = (references in (["押金"], []) and bool(re.search(_DEPOSIT, before))
+        deposit_kept = (references in (["押金"], []) and (bool(re.search(_DEPOSIT, before))
+                                                          or bool(re.match(r"(?:块钱|块|元)?的?" + _DEPOSIT, text[end:end + 5])))
                         and bool(_DEPOSIT_KEPT.search(text)) and not _DEDUCTED.search(text))
         if deposit_kept:
             references = []
