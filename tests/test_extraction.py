@@ -145,6 +145,16 @@ def test_chinese_numerals(text, value):
     # a 定金 named before or after its sum, kept (拒绝退还定金), wins over the price agreed; 每月9.9 is a price
     ("合同总价28600元 当日支付定金5000元 门店拒绝退还定金", 5000), ("交了两百块钱的定金 他们说定金不退 总价是六百八", 200),
     ("自动续费什么会员权益包 每月9.9 扣了半年才发现", 9.9),
+    # 一千二一幅 (幅 counts the item); 2.8k after 号; 600多，; the doctor's bill, a car repair after the harm
+    ("名家字画 一千二一幅 我拿了一幅", 1200), ("买了个游戏账号2.8k 原号主找回了", 2800),
+    ("衣服买成600多，我要他们赔1000 他们只肯按运费赔12块", 600),
+    ("车泡了 修车花了8600 物业说最多给500慰问金 物业费我一年2600", 2600),
+    # a deposit kept wins over the total agreed unless the rest was paid; what a seller dunns for is owed
+    ("付了定金五百 一千棵一共三千块 到现在苗也没有 定金也不退", 500),
+    ("他说总共是两千四 我先付了一千 现在他天天催我要剩下的一千四", 2400),
+    # a card's balance said as 剩余本金, 余下的, 里向还有; a price 外头 is a reference
+    ("储值卡充值伍仟元 卡内剩余本金3260元 新店主拒绝承认", 3260), ("店关门了 卡里余下的钞票是两千五百多", 2500),
+    ("卡里向还有一千七百块 当初充了三千", 1700), ("讲好五千八 伊拉讲外头店里要卖一万多", 5800),
 ])
 def test_amount_in_every_form(text, amount):
     assert extract_amount(text) == pytest.approx(amount)
@@ -182,6 +192,7 @@ def test_amount_in_every_form(text, amount):
     "物业就说给我们补偿三百块钱 我觉得三百块钱根本不够", "客服送我个10元立减金就想打发我", "老板说给我换一袋或者赔二十块",
     "他们说赔我们每个人两百块", "老板说送我一张两百的卡", "宽带说好一千兆 测速最多一百多",
     "保养的时候车子里程数从三万二开到了三万二千一百多公里",
+    "路由器说千兆 测速只有90多M 换了别人的路由器就有900多", "尺码表胸围一百一 我收到量了一下只有九十八",
 ])
 def test_numbers_that_are_not_money(text):
     assert extract_amount(text) is None

@@ -180,7 +180,7 @@ _NOT_MONEY_AFTER = ("斤", "两", "公斤", "克", "个", "次", "天", "年", "
                     "吨", "方", "册", "页", "行", "排", "所", "座", "口", "名", "声", "下", "回", "路", "班", "积分",
                     "抽", "毫升", "毫克", "斤装", "多岁", "来岁", "w", "棒", "多次", "多天", "多年", "多个",
                     "瓦", "千瓦", "毫安", "兆", "尾", "卷", "枚", "秒", "步")
-_MEASURE_WORDS = set("晚包斤个瓶桶份袋盒只件次张人位天条碗杯块串根支把节套箱听罐颗粒片双对头副吨桌盘期年床台辆部")
+_MEASURE_WORDS = set("晚包斤个瓶桶份袋盒只件次张人位天条碗杯块串根支把节套箱听罐颗粒片双对头副吨桌盘期年床台辆部幅枚本卷匹棵株")
 _HOTLINES = {"110", "119", "120", "122", "12315", "12345", "10086", "10010", "10000", "12306", "95588", "95599", "95533", "95566", "12348",
              "12368", "12110", "12358", "12366", "12320", "96315"}
 _MONEY_BEFORE = ("花了", "花", "付了", "付", "支付", "交了", "交", "充了", "充", "充值", "买了", "买", "价格", "售价",
@@ -214,6 +214,7 @@ _DEMANDED_BEFORE = re.compile(r"(?:我要(?:他|她|他们|店家|商家|老板|
                               r"|按(?:法律|规定|国家规定|消法)[^，。,.！？!?；;]{0,4}赔"
                               r"|(?:我|本人|来电人)要求(?:按[^，。,.！？!?；;]{0,10})?赔偿?"
                               r"|索赔)[^，。,.！？!?；;0-9一二两三四五六七八九十百千万]{0,4}$")
+_FILLERS = re.compile(r"(?:\s*(?:那个|这个|就是|嗯|呃|然后))+$")
 # 三百块算我二百八 / 买十袋算一百二: what the seller charged for the lot
 _CHARGED_AS = re.compile(r"(?:算我|算你|[0-9一二两三四五六七八九十]+[\u4e00-\u9fff]?算)$")
 # 工资就四千多 / 我在厂里上班一个月四千: a wage, not a price
@@ -223,7 +224,7 @@ _LOAN_AFTER = re.compile(r"(?:多|来)?(?:块钱|块|元)?的?(?:经营贷|消�
 # 去医院花了三百多 / 医药费共计420元: what the harm cost afterwards, not what was paid for the thing in
 # dispute; the price paid wins when both are named (in an insurance claim the bill is the sum claimed)
 _AFTERMATH_BEFORE = re.compile(r"(?:(?:医药费|医疗费|药费|医院|就医|就诊|看病|挂水|挂盐水|急诊|补牙|诊所|牙科|卫生院"
-                               r"|拖车|鉴定|拿去检测|找人检测|送去检测|检测费|检测花|清理|4S店修|4s店修|去修)"
+                               r"|拖车|鉴定|拿去检测|找人检测|送去检测|检测费|检测花|清理|4S店修|4s店修|去修|修车(?=花|要|费|又))"
                                # (a window that does not run past another sum: 医院看了花了两百多 凝胶九十八块)
                                r"(?:(?![0-9零一二两三四五六七八九十百千万]+(?:多|来|块|元|百|千|万))[^，。,.！？!?；;]){0,10}"
                                r"|(?:损失(?!费)|多花了?|开锁的?花了)[^，。,.！？!?；;]{0,3}"
@@ -239,7 +240,7 @@ _RESOLUTION_AFTER = ("高清", "画质", "屏", "分辨", "超清", "视频", "�
 _THRESHOLD_BEFORE = re.compile(r"(?:满|够|满了|达到|[0-9十百千万]减)$")
 # 血糖飙到十五 / 体温三十八 / 秤一称 两百四: a reading, not money
 _READING_BEFORE = re.compile(r"(?:(?:血糖|体温|血压|温度)(?:飙到|升到|降到|到了|到|是|有|只有|还有)?|一称|只称|称了|称出来?"
-                             r"|量出来?|测出来?|量了(?:才|只有)?|实测(?:只有|不到|才)?|过磅|磅了)"
+                             r"|量出来?|测出来?|量了(?:一下)?(?:才|只有)?|实测(?:只有|不到|才)?|过磅|磅了)"
                              r"[\s，,:：]{0,2}$")
 _SCREEN_WORDS = re.compile(r"电视|屏|视频|高清|画质|显示|分辨率|超清|片源|会员|投影|摄像|显卡|拍摄|相机")
 _CLOCK_BEFORE = re.compile(rf"(?:[0-9]|[{_CN_NUM}])点$")
@@ -281,7 +282,7 @@ _SECONDARY_BEFORE = ("原价", "券", "返现", "返", "运费", "补偿", "只�
                      "新人", "只收", "写的", "标的", "显示", "说好", "页面", "宣传", "预估", "预计", "价格表", "价目表",
                      "吊牌", "本来", "原来", "平时", "以前", "之前", "从", "写", "标价", "价签", "墙上", "报价",
                      # what the same thing costs at a brand's counter, in a mall or from a tout: a reference
-                     "专柜", "商场卖", "商场要", "黄牛", "炒到", "超市里", "超市卖", "超市才", "实体店卖", "别的店")
+                     "专柜", "商场卖", "商场要", "黄牛", "炒到", "超市里", "超市卖", "超市才", "实体店卖", "别的店", "外头")
 _TOTAL_CUES = ("一共", "总共", "共计", "合计", "总计", "前前后后", "花了", "实付", "实际付", "实际收", "最后付了", "收了我",
                "结账收", "结账收了", "结账时收了", "付钱时收了", "扣了我", "加起来")
 _QUANTITY_BEFORE = re.compile(r"(?:[二两三四五六七八九十几]|[2-9]|\d{2,})(?:箱|袋|盒|瓶|桶|斤|公斤|件|套|张|份|包|条|双|台|只|个|桌|个人|人|位)[\s，,]?$")
@@ -290,7 +291,7 @@ _OFFER_BEFORE = ("补偿", "只给", "只退", "才退", "只赔", "只肯退", 
                  "只肯补", "每户补", "或者给我", "或者赔", "给我退", "只能赔", "只能赔我", "赔阿拉", "送我一张", "每个人赔",
                  "赔我们每个人", "最多")
 _BALANCE_BEFORE = ("还剩", "余额", "卡里还有", "剩下的钱", "剩余金额", "没用完的", "尚余", "剩余", "结余", "卡里面还有",
-                   "卡上还有", "现在卡里", "卡里有", "卡内还有", "里面还有")
+                   "卡上还有", "现在卡里", "卡里有", "卡内还有", "里面还有", "里向还有", "余下的", "余下")
 # a bare number after these is a weight, a grade or a rate, not money
 # (readings of a scale, a thermometer or a meter are _READING_BEFORE)
 _NOT_MONEY_BEFORE = ("足金", "不锈钢", "品种", "型号", "编号", "率", "率只有", "显示", "测速", "测速只有", "网速", "数了",
@@ -329,7 +330,8 @@ def _amount_candidates(text: str) -> list[_Candidate]:
         num, mult, unit, pre = m.group("num"), m.group("mult"), m.group("unit"), m.group("pre")
         start, end = m.start("num"), m.end()
         before = text[max(0, start - 6):start]
-        said_before = before.rstrip()  # 多收了 二十多: dictated text spaces its words
+        # 多收了 二十多 / 借了那个两万块: dictated text spaces its words and fills them with 那个 / 就是 / 嗯
+        said_before = _FILLERS.sub("", text[max(0, start - 12):start].rstrip()).rstrip()
         priced_items = False  # "一百零八两桶": a sum for a number of items
         chinese = bool(re.fullmatch(rf"[{_CN_NUM}]+", num))
         chinese = chinese or bool(re.fullmatch(r"[0-9]+[十百千万][0-9零一二两三四五六七八九]", num))
@@ -371,7 +373,8 @@ def _amount_candidates(text: str) -> list[_Candidate]:
             continue  # order numbers, phones, card numbers
         if text[max(0, start - 1):start] == "几" and num[:1] in "十百千万":
             continue  # 几十块 / 几十万: "some tens", no figure to record
-        if text[max(0, start - 2):start] in ("一赔", "假一") or text[max(0, start - 1):start] in ("第", "#", "号") \
+        if text[max(0, start - 2):start] in ("一赔", "假一") \
+                or (text[max(0, start - 1):start] in ("第", "#", "号") and not (mult or unit or pre)) \
                 or (text[max(0, start - 1):start] == "双" and num in ("11", "12", "十一", "十二")) or text[end:end + 1] in (":", "：") \
                 or text[max(0, start - 3):start] in ("百分之", "千分之", "万分之") \
                 or (not (unit or pre or mult) and _CLOCK_BEFORE.search(text[max(0, start - 4):start])) \
@@ -451,7 +454,8 @@ def _amount_candidates(text: str) -> list[_Candidate]:
                 for_items = follows in _CN_DIGITS and rest[1:2] in _MEASURE_WORDS and rest[1:2] not in "次天人位"
                 strong = value >= 10 and (cue or for_items or verb_after or not follows
                                           or not re.match(r"[\u4e00-\u9fff]", follows)
-                                          or follows in "的一块元啊呀吧呢哦嘛啦了" or follows in _PAID_VERBS)
+                                          or follows in "的一块元啊呀吧呢哦嘛啦了" or follows in _PAID_VERBS
+                                          or (follows == "多" and not re.search("测速|网速|兆|[0-9]M", text)))
                 strong = strong or (cue and re.fullmatch(r"[0-9]+\.9", num) is not None)  # 每月9.9: a price point
         if not strong or value <= 0 or value > 50_000_000:
             continue
@@ -477,16 +481,17 @@ def _amount_candidates(text: str) -> list[_Candidate]:
         for_quantity = bool(_QUANTITY_BEFORE.search(text[max(0, start - 5):start])) and not per_unit_price
         upsell = any(c in text[max(0, start - 8):start] for c in _UPSELL_BEFORE)
         demanded = bool(_DEMANDED_BEFORE.search(text[max(0, start - 16):start]))  # the price paid wins; alone, it stands
-        not_paid = demanded or (any(before.endswith(c) for c in _NOT_PAID_BEFORE) or bool(_LOAN_AFTER.match(text, end))
+        not_paid = demanded or (any(said_before.endswith(c) for c in _NOT_PAID_BEFORE) or bool(_LOAN_AFTER.match(text, end))
                     or bool(_WAGE_BEFORE.search(said_before)) or "额度" in before)
         aftermath = (bool(_AFTERMATH_BEFORE.search(text[max(0, start - 12):start]))
                      or bool(_AFTERMATH_AFTER.match(text, end))) and not _CLAIM_WORDS.search(text)
         offer = (any(before.endswith(c) for c in _OFFER_BEFORE) or any(text[end:end + 6].startswith(c) for c in _OFFER_AFTER)
                  or (bool(_THRESHOLD_BEFORE.search(before)) and not re.search("充|存|买|消费|送|花|刷", before)))
         balance = (any(c in text[max(0, start - 6):start] for c in _BALANCE_BEFORE)
-                   or said_before.endswith(("剩下的", "没用的"))
+                   or (said_before.endswith(("剩下的", "没用的")) and not re.search("[要催欠]剩下的$", said_before))
                    or text[end:end + 4].startswith(("没用完", "没用", "没消费", "没花完"))) and not offer \
-            and not re.search("话费|手机卡|电话卡|本金|贷款|房贷", text[max(0, start - 12):start])  # a phone's credit, a loan
+            and not re.search("话费|手机卡|电话卡|贷款|房贷", text[max(0, start - 12):start]) \
+            and not (re.search("本金", before) and re.search("贷|还款|借", text))  # a phone's credit, a loan's principal
         found.append(_Candidate(value=round(value, 2), start=start, secondary=secondary or upsell or not_paid or offer or aftermath,
                                 total=said_total or for_quantity, said_total=said_total, offer=offer,
                                 balance=balance or deposit_kept or part_kept, deposit=deposit_kept))
@@ -563,7 +568,7 @@ def extract_amount(text: str) -> float | None:
     for c in candidates:
         if c.value in offered:
             c.offer = c.secondary = True
-    said_totals = any(c.said_total and not c.secondary for c in candidates)
+    said_totals = any(c.said_total and not c.secondary for c in candidates) and bool(re.search("尾款|余款", text))
     balances = [c for c in candidates if c.balance and not (c.deposit and said_totals)]
     if balances:
         return balances[-1].value
