@@ -340,6 +340,8 @@ def _amount_candidates(text: str) -> list[_Candidate]:
                 num = num[:-1]
                 priced_items = True
             elif re.search(r"十[一二三四五六七八九]{2}$", num):
+                if text[m.end("num"):m.end("num") + 1] in ("点", "号", "岁", "度", "楼", "层"):
+                    continue  # 十一二点 / 二十七八岁: a rough time or age, not a price
                 num = num[:-1]  # 九十九一块: no number has two digits after 十, the last one counts the item
                 priced_items = True
             unit_end = m.end("unit") if unit else end
