@@ -155,6 +155,10 @@ def test_chinese_numerals(text, value):
     # a card's balance said as 剩余本金, 余下的, 里向还有; a price 外头 is a reference
     ("储值卡充值伍仟元 卡内剩余本金3260元 新店主拒绝承认", 3260), ("店关门了 卡里余下的钞票是两千五百多", 2500),
     ("卡里向还有一千七百块 当初充了三千", 1700), ("讲好五千八 伊拉讲外头店里要卖一万多", 5800),
+    # 存了 is paid in; 九十八嗯 ends a clause; 今朝只要; a balance spaced out by dictation; 剩下的 paid later
+    ("自助机 存了2800进去屏幕黑掉 钱也没到账", 2800), ("一箱是十斤那个他说是九十八嗯然后我回来打开一看", 98),
+    ("讲原价九百九十八 今朝只要一百九十八 还送刀", 198), ("店 关门了 我卡里面 还有 一万三千多 没用掉", 13000),
+    ("沙发当时是一万二 付了三千的定金 剩下的九千是送货的时候付的", 12000),
 ])
 def test_amount_in_every_form(text, amount):
     assert extract_amount(text) == pytest.approx(amount)
@@ -193,6 +197,7 @@ def test_amount_in_every_form(text, amount):
     "他们说赔我们每个人两百块", "老板说送我一张两百的卡", "宽带说好一千兆 测速最多一百多",
     "保养的时候车子里程数从三万二开到了三万二千一百多公里",
     "路由器说千兆 测速只有90多M 换了别人的路由器就有900多", "尺码表胸围一百一 我收到量了一下只有九十八",
+    "晚上十一二点还在那里吵", "店号B区2楼215", "说买十送五 回家一数少两双", "打了好几次12300都没有用",
 ])
 def test_numbers_that_are_not_money(text):
     assert extract_amount(text) is None

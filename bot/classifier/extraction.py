@@ -182,8 +182,8 @@ _NOT_MONEY_AFTER = ("斤", "两", "公斤", "克", "个", "次", "天", "年", "
                     "瓦", "千瓦", "毫安", "兆", "尾", "卷", "枚", "秒", "步")
 _MEASURE_WORDS = set("晚包斤个瓶桶份袋盒只件次张人位天条碗杯块串根支把节套箱听罐颗粒片双对头副吨桌盘期年床台辆部幅枚本卷匹棵株")
 _HOTLINES = {"110", "119", "120", "122", "12315", "12345", "10086", "10010", "10000", "12306", "95588", "95599", "95533", "95566", "12348",
-             "12368", "12110", "12358", "12366", "12320", "96315"}
-_MONEY_BEFORE = ("花了", "花", "付了", "付", "支付", "交了", "交", "充了", "充", "充值", "买了", "买", "价格", "售价",
+             "12368", "12110", "12358", "12366", "12320", "96315", "12300"}
+_MONEY_BEFORE = ("花了", "花", "付了", "付", "支付", "交了", "交", "充了", "充", "充值", "存了", "买了", "买", "价格", "售价",
                  "价值", "标价", "原价", "收了", "收我", "收", "扣了", "扣", "退", "赔", "共", "一共", "总共", "押金",
                  "定金", "订金", "学费", "费用", "消费", "办了", "卡里", "余额", "还剩", "还有", "损失", "花费",
                  "借了", "贷款", "转了", "转账", "报价", "卖", "要价", "多收", "团购价", "会员费", "年费", "月费",
@@ -282,7 +282,7 @@ _SECONDARY_BEFORE = ("原价", "券", "返现", "返", "运费", "补偿", "只�
                      "新人", "只收", "写的", "标的", "显示", "说好", "页面", "宣传", "预估", "预计", "价格表", "价目表",
                      "吊牌", "本来", "原来", "平时", "以前", "之前", "从", "写", "标价", "价签", "墙上", "报价",
                      # what the same thing costs at a brand's counter, in a mall or from a tout: a reference
-                     "专柜", "商场卖", "商场要", "黄牛", "炒到", "超市里", "超市卖", "超市才", "实体店卖", "别的店", "外头")
+                     "专柜", "商场卖", "商场要", "黄牛", "炒到", "超市里", "超市卖", "超市才", "实体店卖", "别的店", "外头", "封顶")
 _TOTAL_CUES = ("一共", "总共", "共计", "合计", "总计", "前前后后", "花了", "实付", "实际付", "实际收", "最后付了", "收了我",
                "结账收", "结账收了", "结账时收了", "付钱时收了", "扣了我", "加起来")
 _QUANTITY_BEFORE = re.compile(r"(?:[二两三四五六七八九十几]|[2-9]|\d{2,})(?:箱|袋|盒|瓶|桶|斤|公斤|件|套|张|份|包|条|双|台|只|个|桌|个人|人|位)[\s，,]?$")
@@ -296,7 +296,7 @@ _BALANCE_BEFORE = ("还剩", "余额", "卡里还有", "剩下的钱", "剩余�
 # (readings of a scale, a thermometer or a meter are _READING_BEFORE)
 _NOT_MONEY_BEFORE = ("足金", "不锈钢", "品种", "型号", "编号", "率", "率只有", "显示", "测速", "测速只有", "网速", "数了",
                      "数了不到", "数了一下", "数下来", "年化", "利率", "胸围", "腰围", "臀围", "身高", "体重", "肩宽",
-                     "衣长", "裤长", "袖长", "量出来", "一会儿")
+                     "衣长", "裤长", "袖长", "量出来", "一会儿", "楼", "店号", "门牌", "房号", "单元")
 # what the merchant asks for on top (要补一百二, 推销四千多的课, 要还四千五): not what was paid for the thing in dispute
 _UPSELL_BEFORE = ("要补", "补到", "得补", "再补", "让补", "要加", "加到", "得加", "再加", "还要", "要还", "推销", "升级",
                   "又要", "再交", "要再", "另加", "要另加", "要补交", "补交", "需补缴", "补缴", "需要支付", "要支付",
@@ -439,6 +439,8 @@ def _amount_candidates(text: str) -> list[_Candidate]:
                 continue  # 称了四十六 (a weight), 足金999 / 不锈钢304 (a grade), 发芽率80
             if re.match(r"[a-zA-Z]", rest[:1]) or re.search(r"[a-zA-Z]$", text[max(0, start - 1):start]):
                 continue  # model numbers: iphone15, 5g, P40
+            if text[start - 1:start] == "买" and rest[:1] == "送":
+                continue  # 买十送五: a count of items
             if not chinese and not cue and _names_a_spec(num, text):
                 continue  # 说是316 测出来是201 (steel grades), 3080显卡, 43码 来的是41, 额温枪 量谁都是36.0
         if num in _HOTLINES and not (unit or pre or mult or cue):
@@ -446,7 +448,7 @@ def _amount_candidates(text: str) -> list[_Candidate]:
         strong = bool(unit or pre or mult or money_noun_after or priced_items or (per_unit_price and value >= 1))
         if not strong:
             if chinese:
-                clause_end = not rest[:1] or rest[:1] in " ，。！？,.!?、；;~…\n"
+                clause_end = not rest[:1] or rest[:1] in " ，。！？,.!?、；;~…\n嗯啊呀"  # 他说是九十八嗯然后
                 age = any(before.endswith(w) for w in ("今年", "年龄", "岁数", "已经", "都", "快", "老人", "年纪"))
                 strong = any(ch in num for ch in "百千万") or (
                     (cue or clause_end or (rest[:1] != "" and rest[:1] in _PAID_VERBS + "的")) and value >= 10
@@ -465,7 +467,7 @@ def _amount_candidates(text: str) -> list[_Candidate]:
         references = [c for c in _SECONDARY_BEFORE if (c in before if len(c) > 1 else said_before.endswith(c))]
         # 押金八百 ... 押金不退: the deposit kept is the sum at stake, like a prepaid balance (unless the part
         # kept is named: 押金五百 扣了三百)
-        if re.search("(?:今天|现在|今晚|直播间|活动)只要$", said_before):
+        if re.search("(?:今天|今朝|现在|今晚|直播间|活动)只要$", said_before):
             references = [c for c in references if c != "只要"]  # 原价599今天只要199: the sale price paid
         deposit_kept = (references in (["押金"], []) and (bool(re.search(_DEPOSIT, before))
                                                           or bool(re.match(r"(?:块钱|块|元)?的?" + _DEPOSIT, text[end:end + 5])))
@@ -489,8 +491,9 @@ def _amount_candidates(text: str) -> list[_Candidate]:
                      or bool(_AFTERMATH_AFTER.match(text, end))) and not _CLAIM_WORDS.search(text)
         offer = (any(before.endswith(c) for c in _OFFER_BEFORE) or any(text[end:end + 6].startswith(c) for c in _OFFER_AFTER)
                  or (bool(_THRESHOLD_BEFORE.search(before)) and not re.search("充|存|买|消费|送|花|刷", before)))
-        balance = (any(c in text[max(0, start - 6):start] for c in _BALANCE_BEFORE)
-                   or (said_before.endswith(("剩下的", "没用的")) and not re.search("[要催欠]剩下的$", said_before))
+        balance = (any(c in re.sub(r"\s+", "", text[max(0, start - 10):start])[-6:] for c in _BALANCE_BEFORE)
+                   or (said_before.endswith(("剩下的", "没用的")) and not re.search("[要催欠]剩下的$", said_before)
+                       and not re.match(r"[^，。,.！？!?；;]{0,8}付", text[end:]))  # 剩下的九千是送货时付的: paid later
                    or text[end:end + 4].startswith(("没用完", "没用", "没消费", "没花完"))) and not offer \
             and not re.search("话费|手机卡|电话卡|贷款|房贷", text[max(0, start - 12):start]) \
             and not (re.search("本金", before) and re.search("贷|还款|借", text))  # a phone's credit, a loan's principal
