@@ -159,6 +159,10 @@ def test_chinese_numerals(text, value):
     ("自助机 存了2800进去屏幕黑掉 钱也没到账", 2800), ("一箱是十斤那个他说是九十八嗯然后我回来打开一看", 98),
     ("讲原价九百九十八 今朝只要一百九十八 还送刀", 198), ("店 关门了 我卡里面 还有 一万三千多 没用掉", 13000),
     ("沙发当时是一万二 付了三千的定金 剩下的九千是送货的时候付的", 12000),
+    # 十块钞票; a tout the consumer bought from; 4K is a resolution; 积分 and a threshold (不足300) are not paid
+    ("买了包菜籽 种出来不对 十块钞票不多 就是气不过", 10), ("票面五百八 我在闲鱼上找黄牛买的一千三 进场说是假票", 1300),
+    ("华数的4K机顶盒 说是一次性买断 1,280元", 1280), ("积分用了两万然后还另外付了一百九十九", 199),
+    ("邮储卡 余额不足300 每个季度扣三块管理费", 3),
 ])
 def test_amount_in_every_form(text, amount):
     assert extract_amount(text) == pytest.approx(amount)
@@ -198,6 +202,7 @@ def test_amount_in_every_form(text, amount):
     "保养的时候车子里程数从三万二开到了三万二千一百多公里",
     "路由器说千兆 测速只有90多M 换了别人的路由器就有900多", "尺码表胸围一百一 我收到量了一下只有九十八",
     "晚上十一二点还在那里吵", "店号B区2楼215", "说买十送五 回家一数少两双", "打了好几次12300都没有用",
+    "打游戏延迟三四百", "老板说下次来买给我打八折 再送我一百块的肥料", "只能送我200块刷卡金当补偿",
 ])
 def test_numbers_that_are_not_money(text):
     assert extract_amount(text) is None

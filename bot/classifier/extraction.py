@@ -237,7 +237,7 @@ _NOT_MONEY_AFTER_MULT = ("瓦", "米", "步", "字", "克", "转", "尾", "条",
 _COUNTED_AFTER_MULT = ("株", "棵", "只", "头", "斤", "亩", "件", "个", "袋", "箱", "粒", "根", "支", "册")
 _RESOLUTION_AFTER = ("高清", "画质", "屏", "分辨", "超清", "视频", "电视", "显示", "片", "摄", "投影", "蓝光", "HDR", "hdr")
 # 满五百才能用 / 满1000减300 / 刷够二十万才免 / 攒够100提现: a condition or a discount, not the sum paid
-_THRESHOLD_BEFORE = re.compile(r"(?:满|够|满了|达到|[0-9十百千万]减)$")
+_THRESHOLD_BEFORE = re.compile(r"(?:满|够|满了|达到|[0-9十百千万]减|不足|低于|少于)$")
 # 血糖飙到十五 / 体温三十八 / 秤一称 两百四: a reading, not money
 _READING_BEFORE = re.compile(r"(?:(?:血糖|体温|血压|温度)(?:飙到|升到|降到|到了|到|是|有|只有|还有)?|一称|只称|称了|称出来?"
                              r"|量出来?|测出来?|量了(?:一下)?(?:才|只有)?|实测(?:只有|不到|才)?|过磅|磅了)"
@@ -289,14 +289,15 @@ _QUANTITY_BEFORE = re.compile(r"(?:[二两三四五六七八九十几]|[2-9]|\d{
 _OFFER_BEFORE = ("补偿", "只给", "只退", "才退", "只赔", "只肯退", "只愿意退", "只肯赔", "只愿意赔", "给了张", "给张", "送了张",
                  "返现", "赔我", "就赔", "就说赔", "意思意思赔", "补偿我", "补偿我们", "补我", "赔我们", "给我赔", "再赔",
                  "只肯补", "每户补", "或者给我", "或者赔", "给我退", "只能赔", "只能赔我", "赔阿拉", "送我一张", "每个人赔",
-                 "赔我们每个人", "最多")
+                 "赔我们每个人", "最多", "送我", "再送我")
 _BALANCE_BEFORE = ("还剩", "余额", "卡里还有", "剩下的钱", "剩余金额", "没用完的", "尚余", "剩余", "结余", "卡里面还有",
                    "卡上还有", "现在卡里", "卡里有", "卡内还有", "里面还有", "里向还有", "余下的", "余下")
 # a bare number after these is a weight, a grade or a rate, not money
 # (readings of a scale, a thermometer or a meter are _READING_BEFORE)
 _NOT_MONEY_BEFORE = ("足金", "不锈钢", "品种", "型号", "编号", "率", "率只有", "显示", "测速", "测速只有", "网速", "数了",
                      "数了不到", "数了一下", "数下来", "年化", "利率", "胸围", "腰围", "臀围", "身高", "体重", "肩宽",
-                     "衣长", "裤长", "袖长", "量出来", "一会儿", "楼", "店号", "门牌", "房号", "单元")
+                     "衣长", "裤长", "袖长", "量出来", "一会儿", "楼", "店号", "门牌", "房号", "单元", "延迟", "积分",
+                     "积分用了")
 # what the merchant asks for on top (要补一百二, 推销四千多的课, 要还四千五): not what was paid for the thing in dispute
 _UPSELL_BEFORE = ("要补", "补到", "得补", "再补", "让补", "要加", "加到", "得加", "再加", "还要", "要还", "推销", "升级",
                   "又要", "再交", "要再", "另加", "要另加", "要补交", "补交", "需补缴", "补缴", "需要支付", "要支付",
@@ -305,9 +306,15 @@ _OFFER_AFTER = ("的券", "元券", "块券", "块钱的券", "元的券", "的�
                 "块的coupon", "coupon",
                 # 退二十块钱完事 / 十块钱就想打发我: a settlement the consumer is refusing
                 "钱完事", "完事", "钱了事", "了事", "钱就想打发", "就想打发", "钱打发", "立减金", "元立减金", "的代金券",
+                "块刷卡金", "刷卡金",
                 "元的代金券")
 _SECONDARY_AFTER = ("的优惠",)  # coupons and red packets after a sum are offers (_OFFER_AFTER)
 _MONEY_NOUN_AFTER = ("年费", "月费", "月租", "会员费", "服务费", "手续费", "费", "押金", "定金", "订金", "学费", "块", "元")
+
+
+def cue_before_k(text: str, start: int) -> bool:
+    """4k after 花了 / 付了 / 工资 is money even where screens are talked about."""
+    return bool(re.search(r"(?:花了|付了|花|付|工资|月薪|房租|价格|卖|买的|要)\s*$", text[max(0, start - 4):start]))
 
 
 def _counts_the_item(num: str) -> bool:
@@ -357,7 +364,7 @@ def _amount_candidates(text: str) -> list[_Candidate]:
             into_pieces = text[start - 1:start] in ("成", "小", "大") and text[start - 2:start] not in _PRICE_BECAME
             if unit == "块" and ("块" in (after_unit, text[end:end + 1]) or into_pieces
                                  or (len(num) == 1 and re.match(r"[\u4e00-\u9fff]", after_unit or "")
-                                     and after_unit not in "钱的一二三四五六七八九毛角多" and not charged)):
+                                     and after_unit not in "钱的一二三四五六七八九毛角多钞钿洋" and not charged)):
                 continue  # 一块块 / 一块砖头 / 成块: pieces, not yuan
         next_char = text[m.end("num"):m.end("num") + 1]
         if chinese and len(num) > 1 and num[-1] in _CN_DIGITS and not (unit or mult) and next_char \
@@ -395,6 +402,8 @@ def _amount_candidates(text: str) -> list[_Candidate]:
         if mult and not unit and (text[end:end + 2].startswith(_NOT_MONEY_AFTER_MULT)
                                   or (mult in "kK" and text[end:end + 2].startswith(_RESOLUTION_AFTER))):
             continue  # 7千瓦 (power), 两万步, 2K高清 / 4K屏 (a resolution)
+        if mult in ("k", "K") and num in ("4", "8") and not (unit or pre) and not cue_before_k(text, start):
+            continue  # 华数的4K机顶盒 / 8K电视: a resolution whatever the device
         if mult in ("k", "K") and num in ("1", "2", "4", "8") and not (unit or pre) and _SCREEN_WORDS.search(text):
             continue  # 电视是4K的 / 看4K: a resolution where screens are talked about
         if mult:
@@ -465,6 +474,8 @@ def _amount_candidates(text: str) -> list[_Candidate]:
             continue
         # a one-character cue (才, 写, 从, 返, 券) only right before the sum: 我才发现 一共125 is no reference
         references = [c for c in _SECONDARY_BEFORE if (c in before if len(c) > 1 else said_before.endswith(c))]
+        if said_before.endswith(("买的", "买了", "买")):
+            references = [c for c in references if c not in ("黄牛", "炒到")]  # 找黄牛买的一千三: the tout sold it
         # 押金八百 ... 押金不退: the deposit kept is the sum at stake, like a prepaid balance (unless the part
         # kept is named: 押金五百 扣了三百)
         if re.search("(?:今天|今朝|现在|今晚|直播间|活动)只要$", said_before):
