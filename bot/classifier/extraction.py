@@ -312,7 +312,7 @@ _SECONDARY_AFTER = ("的优惠",)  # coupons and red packets after a sum are off
 _MONEY_NOUN_AFTER = ("年费", "月费", "月租", "会员费", "服务费", "手续费", "费", "押金", "定金", "订金", "学费", "块", "元")
 
 
-def cue_before_k(text: str, start: int) -> bool:
+def _paid_just_before(text: str, start: int) -> bool:
     """4k after 花了 / 付了 / 工资 is money even where screens are talked about."""
     return bool(re.search(r"(?:花了|付了|花|付|工资|月薪|房租|价格|卖|买的|要)\s*$", text[max(0, start - 4):start]))
 
@@ -402,7 +402,7 @@ def _amount_candidates(text: str) -> list[_Candidate]:
         if mult and not unit and (text[end:end + 2].startswith(_NOT_MONEY_AFTER_MULT)
                                   or (mult in "kK" and text[end:end + 2].startswith(_RESOLUTION_AFTER))):
             continue  # 7千瓦 (power), 两万步, 2K高清 / 4K屏 (a resolution)
-        if mult in ("k", "K") and num in ("4", "8") and not (unit or pre) and not cue_before_k(text, start):
+        if mult in ("k", "K") and num in ("4", "8") and not (unit or pre) and not _paid_just_before(text, start):
             continue  # 华数的4K机顶盒 / 8K电视: a resolution whatever the device
         if mult in ("k", "K") and num in ("1", "2", "4", "8") and not (unit or pre) and _SCREEN_WORDS.search(text):
             continue  # 电视是4K的 / 看4K: a resolution where screens are talked about
