@@ -163,6 +163,7 @@ def test_chinese_numerals(text, value):
     ("买了包菜籽 种出来不对 十块钞票不多 就是气不过", 10), ("票面五百八 我在闲鱼上找黄牛买的一千三 进场说是假票", 1300),
     ("华数的4K机顶盒 说是一次性买断 1,280元", 1280), ("积分用了两万然后还另外付了一百九十九", 199),
     ("邮储卡 余额不足300 每个季度扣三块管理费", 3),
+    ("代驾费59照收 保险杠裂了 修一下要一千多", 59), ("月饼礼盒标价688 还过期了 超市说退300算了", 688),
 ])
 def test_amount_in_every_form(text, amount):
     assert extract_amount(text) == pytest.approx(amount)

@@ -224,7 +224,7 @@ _LOAN_AFTER = re.compile(r"(?:多|来)?(?:块钱|块|元)?的?(?:经营贷|消�
 # 去医院花了三百多 / 医药费共计420元: what the harm cost afterwards, not what was paid for the thing in
 # dispute; the price paid wins when both are named (in an insurance claim the bill is the sum claimed)
 _AFTERMATH_BEFORE = re.compile(r"(?:(?:医药费|医疗费|药费|医院|就医|就诊|看病|挂水|挂盐水|急诊|补牙|诊所|牙科|卫生院"
-                               r"|拖车|鉴定|拿去检测|找人检测|送去检测|检测费|检测花|清理|4S店修|4s店修|去修|修车(?=花|要|费|又))"
+                               r"|拖车|鉴定|拿去检测|找人检测|送去检测|检测费|检测花|清理|4S店修|4s店修|去修|修车(?=花|要|费|又)|修一下)"
                                # (a window that does not run past another sum: 医院看了花了两百多 凝胶九十八块)
                                r"(?:(?![0-9零一二两三四五六七八九十百千万]+(?:多|来|块|元|百|千|万))[^，。,.！？!?；;]){0,10}"
                                r"|(?:损失(?!费)|多花了?|开锁的?花了)[^，。,.！？!?；;]{0,3}"
@@ -306,7 +306,7 @@ _OFFER_AFTER = ("的券", "元券", "块券", "块钱的券", "元的券", "的�
                 "块的coupon", "coupon",
                 # 退二十块钱完事 / 十块钱就想打发我: a settlement the consumer is refusing
                 "钱完事", "完事", "钱了事", "了事", "钱就想打发", "就想打发", "钱打发", "立减金", "元立减金", "的代金券",
-                "块刷卡金", "刷卡金",
+                "块刷卡金", "刷卡金", "算了", "块算了", "元算了",
                 "元的代金券")
 _SECONDARY_AFTER = ("的优惠",)  # coupons and red packets after a sum are offers (_OFFER_AFTER)
 _MONEY_NOUN_AFTER = ("年费", "月费", "月租", "会员费", "服务费", "手续费", "费", "押金", "定金", "订金", "学费", "块", "元")
