@@ -231,7 +231,7 @@ _AFTERMATH_BEFORE = re.compile(r"(?:(?:医药费|医疗费|药费|医院|就医|
                                # 后来去别家又寄了一次花了18 / 重新吃花了八百多: spent again elsewhere after the harm
                                r"|(?:又|另外|重新|后来|别家)(?!买|要)[^，。,.！？!?；;0-9零二两三四五六七八九十百千万]{0,8}花了?)$")
 _AFTERMATH_AFTER = re.compile(r"(?:多|来|余)?(?:块钱|块|元)?的?(?:医药费|医疗费|药费|检查费|挂号费)")
-_CLAIM_WORDS = re.compile(r"理赔|保险|医保|保额|赔付|险")
+_CLAIM_WORDS = re.compile(r"理赔|保险(?!杠)|医保|保额|赔付|[意寿车财重]险|险种|百万医疗|惠民保")
 _NOT_MONEY_AFTER_MULT = ("瓦", "米", "步", "字", "克", "转", "尾", "条", "人", "次", "公里", "毫安", "粉", "赞", "播放")
 # 2万株草莓苗 / 3千只鸡苗: things counted by the thousand (not after a tail digit: 1.2万两个人, 1.5k一个疗程)
 _COUNTED_AFTER_MULT = ("株", "棵", "只", "头", "斤", "亩", "件", "个", "袋", "箱", "粒", "根", "支", "册")
