@@ -169,7 +169,7 @@ _AMOUNT = re.compile(
     rf"(?P<tail>[0-9一二两三四五六七八九](?![0-9.]))?)?"
     rf"(?P<more>多|来|余|几)?"
     rf"(?:\s*(?P<unit>{_MONEY_UNIT})(?P<jiao>[0-9一二三四五六七八九](?![0-9]))?)?"
-    rf"(?P<mao>毛|角)?"
+    rf"(?P<mao>毛|角)?(?:(?<=毛)(?P<fen>[一二三四五六七八九])(?![十百千万]))?"
 )
 _NOT_MONEY_AFTER = ("斤", "两", "公斤", "克", "个", "次", "天", "年", "月", "号", "日", "点", "小时", "分钟", "分",
                     "秒", "人", "件", "瓶", "盒", "箱", "袋", "张", "岁", "公里", "里", "米", "平", "层", "楼", "栋",
@@ -182,7 +182,7 @@ _NOT_MONEY_AFTER = ("斤", "两", "公斤", "克", "个", "次", "天", "年", "
                     "瓦", "千瓦", "毫安", "兆", "尾", "卷", "枚", "秒", "步")
 _MEASURE_WORDS = set("晚包斤个瓶桶份袋盒只件次张人位天条碗杯块串根支把节套箱听罐颗粒片双对头副吨桌盘期年床台辆部幅枚本卷匹棵株")
 _HOTLINES = {"110", "119", "120", "122", "12315", "12345", "10086", "10010", "10000", "12306", "95588", "95599", "95533", "95566", "12348",
-             "12368", "12110", "12358", "12366", "12320", "96315", "12300"}
+             "12368", "12110", "12358", "12366", "12320", "96315", "12300", "11183", "11185"}
 _MONEY_BEFORE = ("花了", "花", "付了", "付", "支付", "交了", "交", "充了", "充", "充值", "存了", "买了", "买", "价格", "售价",
                  "价值", "标价", "原价", "收了", "收我", "收", "扣了", "扣", "退", "赔", "共", "一共", "总共", "押金",
                  "定金", "订金", "学费", "费用", "消费", "办了", "卡里", "余额", "还剩", "还有", "损失", "花费",
@@ -211,7 +211,7 @@ _DEDUCTED = re.compile(r"扣(?:了|掉|除|留|下)?我?" + _DEPOSIT + r"?[0-9�
 _DEDUCTED_BEFORE = re.compile(r"扣(?:了|掉|除|留|下)?我?" + _DEPOSIT + r"?$")
 # 我要他赔5000 / 要求商家赔偿1000元 / 要求按保价金额6000元赔偿: damages the consumer asks for
 _DEMANDED_BEFORE = re.compile(r"(?:我要(?:他|她|他们|店家|商家|老板|对方)赔|要求(?:商家|店家|对方|他们|店方|厂家|平台|公司)[^，。,.！？!?；;]{0,12}赔偿?"
-                              r"|按(?:法律|规定|国家规定|消法)[^，。,.！？!?；;]{0,4}赔"
+                              r"|按(?:法律|规定|国家规定|消法)[^，。,.！？!?；;]{0,4}赔|我们?就?说?要求?赔"
                               r"|(?:我|本人|来电人)要求(?:按[^，。,.！？!?；;]{0,10})?赔偿?"
                               r"|索赔)[^，。,.！？!?；;0-9一二两三四五六七八九十百千万]{0,4}$")
 _FILLERS = re.compile(r"(?:\s*(?:那个|这个|就是|嗯|呃|然后))+$")
@@ -224,7 +224,7 @@ _LOAN_AFTER = re.compile(r"(?:多|来)?(?:块钱|块|元)?的?(?:经营贷|消�
 # 去医院花了三百多 / 医药费共计420元: what the harm cost afterwards, not what was paid for the thing in
 # dispute; the price paid wins when both are named (in an insurance claim the bill is the sum claimed)
 _AFTERMATH_BEFORE = re.compile(r"(?:(?:医药费|医疗费|药费|医院|就医|就诊|看病|挂水|挂盐水|急诊|补牙|诊所|牙科|卫生院"
-                               r"|拖车|鉴定|拿去检测|找人检测|送去检测|检测费|检测花|清理|4S店修|4s店修|去修|修车(?=花|要|费|又)|修一下)"
+                               r"|拖车|鉴定|拿去检测|找人检测|送去检测|检测费|检测花|清理|4S店修|4s店修|去修|修车(?=花|要|费|又)|修一下|修[\u4e00-\u9fff]{1,3}(?=花了))"
                                # (a window that does not run past another sum: 医院看了花了两百多 凝胶九十八块)
                                r"(?:(?![0-9零一二两三四五六七八九十百千万]+(?:多|来|块|元|百|千|万))[^，。,.！？!?；;]){0,10}"
                                r"|(?:损失(?!费)|多花了?|开锁的?花了)[^，。,.！？!?；;]{0,3}"
@@ -289,7 +289,7 @@ _QUANTITY_BEFORE = re.compile(r"(?:[二两三四五六七八九十几]|[2-9]|\d{
 _OFFER_BEFORE = ("补偿", "只给", "只退", "才退", "只赔", "只肯退", "只愿意退", "只肯赔", "只愿意赔", "给了张", "给张", "送了张",
                  "返现", "赔我", "就赔", "就说赔", "意思意思赔", "补偿我", "补偿我们", "补我", "赔我们", "给我赔", "再赔",
                  "只肯补", "每户补", "或者给我", "或者赔", "给我退", "只能赔", "只能赔我", "赔阿拉", "送我一张", "每个人赔",
-                 "赔我们每个人", "最多", "送我", "再送我")
+                 "赔我们每个人", "最多", "送我", "再送我", "赔侬", "退侬")
 _BALANCE_BEFORE = ("还剩", "余额", "卡里还有", "剩下的钱", "剩余金额", "没用完的", "尚余", "剩余", "结余", "卡里面还有",
                    "卡上还有", "现在卡里", "卡里有", "卡内还有", "里面还有", "里向还有", "余下的", "余下")
 # a bare number after these is a weight, a grade or a rate, not money
@@ -301,7 +301,7 @@ _NOT_MONEY_BEFORE = ("足金", "不锈钢", "品种", "型号", "编号", "率",
 # what the merchant asks for on top (要补一百二, 推销四千多的课, 要还四千五): not what was paid for the thing in dispute
 _UPSELL_BEFORE = ("要补", "补到", "得补", "再补", "让补", "要加", "加到", "得加", "再加", "还要", "要还", "推销", "升级",
                   "又要", "再交", "要再", "另加", "要另加", "要补交", "补交", "需补缴", "补缴", "需要支付", "要支付",
-                  "要涨到")
+                  "要涨到", "另出", "要另出")
 _OFFER_AFTER = ("的券", "元券", "块券", "块钱的券", "元的券", "的优惠券", "优惠券", "代金券", "红包", "积分", "京豆", "的coupon",
                 "块的coupon", "coupon",
                 # 退二十块钱完事 / 十块钱就想打发我: a settlement the consumer is refusing
@@ -422,7 +422,9 @@ def _amount_candidates(text: str) -> list[_Candidate]:
             if jiao.isdigit() or not following or (not counts_items and not one_per_item):
                 value += (chinese_to_number(jiao) or 0) / 10
         if m.group("mao") and not unit:
-            value /= 10  # 八毛 = 0.8
+            value /= 10  # 八毛 = 0.8, 一毛五 = 0.15
+            if m.group("fen") and not (text[m.end():m.end() + 1] in _MEASURE_WORDS and m.group("fen") == "一"):
+                value += _CN_DIGITS[m.group("fen")] / 100
             unit = "毛"
         num_end = start + len(num)  # after trimming a digit that counted items ("三十五一瓶")
         rest = text[num_end if not (unit or mult) else end:][:3]
@@ -434,6 +436,9 @@ def _amount_candidates(text: str) -> list[_Candidate]:
         per_unit_price = bool(re.match(r"一(?:[\u4e00-\u9fff])", counted)) and counted[1:2] in _MEASURE_WORDS
         verb_after = rest.startswith(("秒杀", "回来", "回去")) or (  # 29.9秒杀, 一千五回来; 39.9两瓶 (两 counts)
             rest[:1] in "两俩" and rest[1:2] != "" and rest[1:2] in _MEASURE_WORDS and rest[1:2] not in "年期天次")
+        if re.fullmatch("[一二三四五六七八九半]两", num) and not (unit or mult or pre) \
+                and text[start - 1:start] not in _CN_NUM:
+            continue  # 四两一包: a weight (两 = 50 g), not 4 or 2 yuan
         if num == "一" and not (unit or mult or pre or m.group("mao")):
             continue  # 统一买的 / 唯一: a bare 一 is part of a word, never a price
         if not unit and not mult and not pre and not money_noun_after and not priced_items:
@@ -450,7 +455,7 @@ def _amount_candidates(text: str) -> list[_Candidate]:
                 continue  # model numbers: iphone15, 5g, P40
             if text[start - 1:start] == "买" and rest[:1] == "送":
                 continue  # 买十送五: a count of items
-            if not chinese and not cue and _names_a_spec(num, text):
+            if not chinese and not cue and not per_unit_price and _names_a_spec(num, text):
                 continue  # 说是316 测出来是201 (steel grades), 3080显卡, 43码 来的是41, 额温枪 量谁都是36.0
         if num in _HOTLINES and not (unit or pre or mult or cue):
             continue  # 12306买的动车票: a service number, even before 买的
@@ -557,6 +562,8 @@ _CODE = re.compile(r"(?<![A-Za-z0-9])(?:(?=[A-Za-z0-9-]*[A-Za-z])[A-Za-z0-9]+(?:
                    r"(?:\s[0-9]{2,4}(?![0-9]*\s*(?:元|块|圆|rmb|RMB)))*")
 
 
+# 车牌浙F·2K871 / 浙F05721: a number plate
+_PLATE = re.compile(r"[京津沪渝冀豫云辽黑湘皖鲁新苏浙赣鄂桂甘晋蒙陕吉闽贵粤青藏川宁琼][A-Z][·•.\s]?[A-Z0-9]{5,6}")
 # 定金一千一分不退 / 四百二一分都没退: "not a cent" ends the sum; its 一 is not a digit of it
 _NOT_A_CENT = re.compile(r"一分(?=钱?[都也]?[不没未])")
 
@@ -575,6 +582,7 @@ def extract_amount(text: str) -> float | None:
     text = re.sub(r"\d{1,2}[:：]\d{2}", " ", text)
     text = re.sub(r"TX\d{8}-\d+", " ", text, flags=re.IGNORECASE)
     text = _CODE.sub(" ", text)
+    text = _PLATE.sub(" ", text)
     text = _NOT_A_CENT.sub("，", text)
     candidates = _amount_candidates(text)
     if not candidates:
