@@ -168,6 +168,9 @@ def test_chinese_numerals(text, value):
     ("菊苗是一毛五一棵买的", 0.15), ("孩子穿110码 毛衣35一件 洗一次就掉色", 35),
     ("帐篷一晚上五百八 漏水了 我们就说要赔一千 他们说最多退一百", 580), ("地板讲好一平方一百二 厂里讲修要另出人工钿五百", 120),
     ("代驾费六十八 蹭到石墩 修轮毂花了650", 68),
+    # 加五块 is money; a Chinese price after 10kg; 按69.9收 is what was charged
+    ("快递员说送上门要加钱 然后加五块", 5), ("盘锦蟹田米 产地是江苏 10kg一百零九", 109),
+    ("会员价写着49.9 结账按69.9收", 69.9),
 ])
 def test_amount_in_every_form(text, amount):
     assert extract_amount(text) == pytest.approx(amount)
@@ -210,6 +213,7 @@ def test_amount_in_every_form(text, amount):
     "打游戏延迟三四百", "老板说下次来买给我打八折 再送我一百块的肥料", "只能送我200块刷卡金当补偿",
     "公交到站不停 车牌浙F·05721", "长途客车超载 车牌浙F·2K871", "我打那个 11183 打了五六次", "老板讲赔侬五十块",
     "种子在路边摊位买的 四两一包 一棵没出",
+    "数字专辑说是无损 下载下来是128k的", "伊拉勿肯 只讲补阿拉二十块",
 ])
 def test_numbers_that_are_not_money(text):
     assert extract_amount(text) is None

@@ -196,7 +196,8 @@ _MONEY_BEFORE = ("花了", "花", "付了", "付", "支付", "交了", "交", "�
 
 
 # verbs that take only money: after them 八块 is yuan even before a noun (收五块保管费), never pieces
-_CHARGED_BEFORE = ("收", "收了", "收我", "收了我", "扣", "扣了", "扣了我", "扣我", "付", "付了", "交", "交了", "花", "花了")
+_CHARGED_BEFORE = ("收", "收了", "收我", "收了我", "扣", "扣了", "扣了我", "扣我", "付", "付了", "交", "交了", "花", "花了",
+                   "加", "要加", "多加", "加了")
 # 变成六十九块九 / 说成七十几块: a price changed or misquoted, not 切成三块 (cut into pieces)
 _PRICE_BECAME = ("变成", "说成", "算成", "改成", "写成", "涨成")
 # a bare number then a verb of paying or losing it: 2580办的, 3980退不了, 2680就这么没了, 648又没出
@@ -289,7 +290,7 @@ _QUANTITY_BEFORE = re.compile(r"(?:[二两三四五六七八九十几]|[2-9]|\d{
 _OFFER_BEFORE = ("补偿", "只给", "只退", "才退", "只赔", "只肯退", "只愿意退", "只肯赔", "只愿意赔", "给了张", "给张", "送了张",
                  "返现", "赔我", "就赔", "就说赔", "意思意思赔", "补偿我", "补偿我们", "补我", "赔我们", "给我赔", "再赔",
                  "只肯补", "每户补", "或者给我", "或者赔", "给我退", "只能赔", "只能赔我", "赔阿拉", "送我一张", "每个人赔",
-                 "赔我们每个人", "最多", "送我", "再送我", "赔侬", "退侬")
+                 "赔我们每个人", "最多", "送我", "再送我", "赔侬", "退侬", "补阿拉", "补侬")
 _BALANCE_BEFORE = ("还剩", "余额", "卡里还有", "剩下的钱", "剩余金额", "没用完的", "尚余", "剩余", "结余", "卡里面还有",
                    "卡上还有", "现在卡里", "卡里有", "卡内还有", "里面还有", "里向还有", "余下的", "余下")
 # a bare number after these is a weight, a grade or a rate, not money
@@ -402,6 +403,8 @@ def _amount_candidates(text: str) -> list[_Candidate]:
         if mult and not unit and (text[end:end + 2].startswith(_NOT_MONEY_AFTER_MULT)
                                   or (mult in "kK" and text[end:end + 2].startswith(_RESOLUTION_AFTER))):
             continue  # 7千瓦 (power), 两万步, 2K高清 / 4K屏 (a resolution)
+        if mult in ("k", "K") and not (unit or pre) and re.search("无损|音质|码率|比特率|kbps", text):
+            continue  # 128k的: a bitrate
         if mult in ("k", "K") and num in ("4", "8") and not (unit or pre) and not _paid_just_before(text, start):
             continue  # 华数的4K机顶盒 / 8K电视: a resolution whatever the device
         if mult in ("k", "K") and num in ("1", "2", "4", "8") and not (unit or pre) and _SCREEN_WORDS.search(text):
@@ -451,7 +454,7 @@ def _amount_candidates(text: str) -> list[_Candidate]:
             if any(said_before.endswith(w) for w in _NOT_MONEY_BEFORE) \
                     or _READING_BEFORE.search(text[max(0, start - 8):start]):
                 continue  # 称了四十六 (a weight), 足金999 / 不锈钢304 (a grade), 发芽率80
-            if re.match(r"[a-zA-Z]", rest[:1]) or re.search(r"[a-zA-Z]$", text[max(0, start - 1):start]):
+            if re.match(r"[a-zA-Z]", rest[:1]) or (not chinese and re.search(r"[a-zA-Z]$", text[max(0, start - 1):start])):
                 continue  # model numbers: iphone15, 5g, P40
             if text[start - 1:start] == "买" and rest[:1] == "送":
                 continue  # 买十送五: a count of items
@@ -473,6 +476,7 @@ def _amount_candidates(text: str) -> list[_Candidate]:
                 strong = value >= 10 and (cue or for_items or verb_after or not follows
                                           or not re.match(r"[\u4e00-\u9fff]", follows)
                                           or follows in "的一块元啊呀吧呢哦嘛啦了" or follows in _PAID_VERBS
+                                          or (follows in "收扣" and said_before.endswith("按"))  # 结账按69.9收
                                           or (follows == "多" and not re.search("测速|网速|兆|[0-9]M", text)))
                 strong = strong or (cue and re.fullmatch(r"[0-9]+\.9", num) is not None)  # 每月9.9: a price point
         if not strong or value <= 0 or value > 50_000_000:
