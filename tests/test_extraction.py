@@ -171,6 +171,8 @@ def test_chinese_numerals(text, value):
     # 加五块 is money; a Chinese price after 10kg; 按69.9收 is what was charged
     ("快递员说送上门要加钱 然后加五块", 5), ("盘锦蟹田米 产地是江苏 10kg一百零九", 109),
     ("会员价写着49.9 结账按69.9收", 69.9),
+    # the part of a deposit kept (扣留其中300元), not the rest refunded (剩下的一千八倒是退了)
+    ("入住时交纳押金500元 退房时以床单有污渍为由扣留其中300元", 300), ("装修押金三千 物业扣了一千二 剩下的一千八倒是退了", 1200),
 ])
 def test_amount_in_every_form(text, amount):
     assert extract_amount(text) == pytest.approx(amount)
@@ -214,6 +216,7 @@ def test_amount_in_every_form(text, amount):
     "公交到站不停 车牌浙F·05721", "长途客车超载 车牌浙F·2K871", "我打那个 11183 打了五六次", "老板讲赔侬五十块",
     "种子在路边摊位买的 四两一包 一棵没出",
     "数字专辑说是无损 下载下来是128k的", "伊拉勿肯 只讲补阿拉二十块",
+    "出金概率百分之二 我抽了两百多发了都没有出",
 ])
 def test_numbers_that_are_not_money(text):
     assert extract_amount(text) is None

@@ -178,7 +178,7 @@ _NOT_MONEY_AFTER = ("斤", "两", "公斤", "克", "个", "次", "天", "年", "
                     "罐", "碗", "杯", "串", "桌", "间", "晚", "站", "趟", "遍", "单", "家", "户", "号楼", "室",
                     "度", "代", "款", "码", "集", "轮", "颗", "粒", "根", "片", "支", "盆", "棵", "株", "匹",
                     "吨", "方", "册", "页", "行", "排", "所", "座", "口", "名", "声", "下", "回", "路", "班", "积分",
-                    "抽", "毫升", "毫克", "斤装", "多岁", "来岁", "w", "棒", "多次", "多天", "多年", "多个",
+                    "抽", "毫升", "毫克", "斤装", "多岁", "来岁", "w", "棒", "多次", "多天", "多年", "多个", "多发",
                     "瓦", "千瓦", "毫安", "兆", "尾", "卷", "枚", "秒", "步")
 _MEASURE_WORDS = set("晚包斤个瓶桶份袋盒只件次张人位天条碗杯块串根支把节套箱听罐颗粒片双对头副吨桌盘期年床台辆部幅枚本卷匹棵株")
 _HOTLINES = {"110", "119", "120", "122", "12315", "12345", "10086", "10010", "10000", "12306", "95588", "95599", "95533", "95566", "12348",
@@ -209,7 +209,7 @@ _DEPOSIT = r"(?:押金|压金|定金|订金|保证金)"
 _DEPOSIT_KEPT = re.compile(_DEPOSIT + r"[^。！？!?]{0,8}(?:不退|没退|未退|不还|没还|扣|拖|拒|不予|不给退|退不|冻着)"
                            r"|(?:不退|没退|扣|不还|不给|拒绝退还|拒不退还|不予退还|不肯退)[了光押全部所有我们的]{0,5}" + _DEPOSIT)
 _DEDUCTED = re.compile(r"扣(?:了|掉|除|留|下)?我?" + _DEPOSIT + r"?[0-9一二两三四五六七八九十百千]")  # 扣了三百: the part kept is named
-_DEDUCTED_BEFORE = re.compile(r"扣(?:了|掉|除|留|下)?我?" + _DEPOSIT + r"?$")
+_DEDUCTED_BEFORE = re.compile(r"扣(?:了|掉|除|留|下)?(?:我|其中)?" + _DEPOSIT + r"?$")
 # 我要他赔5000 / 要求商家赔偿1000元 / 要求按保价金额6000元赔偿: damages the consumer asks for
 _DEMANDED_BEFORE = re.compile(r"(?:我要(?:他|她|他们|店家|商家|老板|对方)赔|要求(?:商家|店家|对方|他们|店方|厂家|平台|公司)[^，。,.！？!?；;]{0,12}赔偿?"
                               r"|按(?:法律|规定|国家规定|消法)[^，。,.！？!?；;]{0,4}赔|我们?就?说?要求?赔"
@@ -513,7 +513,7 @@ def _amount_candidates(text: str) -> list[_Candidate]:
                  or (bool(_THRESHOLD_BEFORE.search(before)) and not re.search("充|存|买|消费|送|花|刷", before)))
         balance = (any(c in re.sub(r"\s+", "", text[max(0, start - 10):start])[-6:] for c in _BALANCE_BEFORE)
                    or (said_before.endswith(("剩下的", "没用的")) and not re.search("[要催欠]剩下的$", said_before)
-                       and not re.match(r"[^，。,.！？!?；;]{0,8}付", text[end:]))  # 剩下的九千是送货时付的: paid later
+                       and not re.match(r"[^，。,.！？!?；;]{0,8}(?:付|退)", text[end:]))  # 剩下的九千是送货时付的 / 倒是退了
                    or text[end:end + 4].startswith(("没用完", "没用", "没消费", "没花完"))) and not offer \
             and not re.search("话费|手机卡|电话卡|贷款|房贷", text[max(0, start - 12):start]) \
             and not (re.search("本金", before) and re.search("贷|还款|借", text))  # a phone's credit, a loan's principal
