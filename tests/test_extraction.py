@@ -173,6 +173,11 @@ def test_chinese_numerals(text, value):
     ("会员价写着49.9 结账按69.9收", 69.9),
     # the part of a deposit kept (扣留其中300元), not the rest refunded (剩下的一千八倒是退了)
     ("入住时交纳押金500元 退房时以床单有污渍为由扣留其中300元", 300), ("装修押金三千 物业扣了一千二 剩下的一千八倒是退了", 1200),
+    # 双人餐 is no count of pairs; a shutter count is no price; a clinic visit after the harm gives way
+    ("团购券 买的九十九双人餐 到店说周末不能用", 99), ("相机活动价一万零八百 收到快门数三万多", 10800),
+    ("体温计五十九买的 量出来四十度 挂号加检查花了两百多", 59),
+    # a prize or a transfer limit counts only when nothing else does
+    ("报名费八十 说冠军奖金一万 结果改成周边礼品", 80), ("一天只能转五万 被扣了手续费25块", 25),
 ])
 def test_amount_in_every_form(text, amount):
     assert extract_amount(text) == pytest.approx(amount)
@@ -217,6 +222,7 @@ def test_amount_in_every_form(text, amount):
     "种子在路边摊位买的 四两一包 一棵没出",
     "数字专辑说是无损 下载下来是128k的", "伊拉勿肯 只讲补阿拉二十块",
     "出金概率百分之二 我抽了两百多发了都没有出",
+    "司机在车里抽烟 车牌浙F3K5**", "鞋店门口写着全场199起 进去说都卖完了",
 ])
 def test_numbers_that_are_not_money(text):
     assert extract_amount(text) is None

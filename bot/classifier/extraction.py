@@ -203,7 +203,7 @@ _PRICE_BECAME = ("变成", "说成", "算成", "改成", "写成", "涨成")
 # a bare number then a verb of paying or losing it: 2580办的, 3980退不了, 2680就这么没了, 648又没出
 _PAID_VERBS = "办买充交付花退没就又都也全还到拿"
 # a loan, a deposit kept, a credit limit, a sum insured, a wage: what the dispute is about, not what it costs
-_NOT_PAID_BEFORE = ("贷了", "贷款", "借了", "借款", "贷", "贷款金额", "借款金额", "额度", "保额", "存款", "月薪", "工资", "月供", "剩余本金",
+_NOT_PAID_BEFORE = ("贷了", "贷款", "借了", "借款", "贷", "奖金", "只能转", "限额", "贷款金额", "借款金额", "额度", "保额", "存款", "月薪", "工资", "月供", "剩余本金",
                     "底薪", "刷满", "降到", "取了")
 _DEPOSIT = r"(?:押金|压金|定金|订金|保证金)"
 _DEPOSIT_KEPT = re.compile(_DEPOSIT + r"[^。！？!?]{0,8}(?:不退|没退|未退|不还|没还|扣|拖|拒|不予|不给退|退不|冻着)"
@@ -225,7 +225,7 @@ _LOAN_AFTER = re.compile(r"(?:多|来)?(?:块钱|块|元)?的?(?:经营贷|消�
 # 去医院花了三百多 / 医药费共计420元: what the harm cost afterwards, not what was paid for the thing in
 # dispute; the price paid wins when both are named (in an insurance claim the bill is the sum claimed)
 _AFTERMATH_BEFORE = re.compile(r"(?:(?:医药费|医疗费|药费|医院|就医|就诊|看病|挂水|挂盐水|急诊|补牙|诊所|牙科|卫生院"
-                               r"|拖车|鉴定|拿去检测|找人检测|送去检测|检测费|检测花|清理|4S店修|4s店修|去修|修车(?=花|要|费|又)|修一下|修[\u4e00-\u9fff]{1,3}(?=花了))"
+                               r"|拖车|鉴定|挂号|拿去检测|找人检测|送去检测|检测费|检测花|清理|4S店修|4s店修|去修|修车(?=花|要|费|又)|修一下|修[\u4e00-\u9fff]{1,3}(?=花了))"
                                # (a window that does not run past another sum: 医院看了花了两百多 凝胶九十八块)
                                r"(?:(?![0-9零一二两三四五六七八九十百千万]+(?:多|来|块|元|百|千|万))[^，。,.！？!?；;]){0,10}"
                                r"|(?:损失(?!费)|多花了?|开锁的?花了)[^，。,.！？!?；;]{0,3}"
@@ -298,6 +298,7 @@ _BALANCE_BEFORE = ("还剩", "余额", "卡里还有", "剩下的钱", "剩余�
 _NOT_MONEY_BEFORE = ("足金", "不锈钢", "品种", "型号", "编号", "率", "率只有", "显示", "测速", "测速只有", "网速", "数了",
                      "数了不到", "数了一下", "数下来", "年化", "利率", "胸围", "腰围", "臀围", "身高", "体重", "肩宽",
                      "衣长", "裤长", "袖长", "量出来", "一会儿", "楼", "店号", "门牌", "房号", "单元", "延迟", "积分",
+                     "快门数", "人数", "次数", "粉丝数", "页数", "字数",
                      "积分用了")
 # what the merchant asks for on top (要补一百二, 推销四千多的课, 要还四千五): not what was paid for the thing in dispute
 _UPSELL_BEFORE = ("要补", "补到", "得补", "再补", "让补", "要加", "加到", "得加", "再加", "还要", "要还", "推销", "升级",
@@ -309,7 +310,7 @@ _OFFER_AFTER = ("的券", "元券", "块券", "块钱的券", "元的券", "的�
                 "钱完事", "完事", "钱了事", "了事", "钱就想打发", "就想打发", "钱打发", "立减金", "元立减金", "的代金券",
                 "块刷卡金", "刷卡金", "算了", "块算了", "元算了",
                 "元的代金券")
-_SECONDARY_AFTER = ("的优惠",)  # coupons and red packets after a sum are offers (_OFFER_AFTER)
+_SECONDARY_AFTER = ("的优惠", "起", "元起", "块起")  # 全场199起: an advertised from-price  # coupons and red packets after a sum are offers (_OFFER_AFTER)
 _MONEY_NOUN_AFTER = ("年费", "月费", "月租", "会员费", "服务费", "手续费", "费", "押金", "定金", "订金", "学费", "块", "元")
 
 
@@ -447,7 +448,7 @@ def _amount_candidates(text: str) -> list[_Candidate]:
         if not unit and not mult and not pre and not money_noun_after and not priced_items:
             adverb_zhi = rest[:1] == "只" and rest[1:2] != "" and rest[1:2] in "退给有能是收要剩肯"  # "5400只退回来": 只 = only
             if (any(rest.startswith(u) or counted.startswith(u) for u in _NOT_MONEY_AFTER)
-                    and not rest.startswith(("包括", "包含", "包邮", "包吃", "包住", "包教"))
+                    and not rest.startswith(("包括", "包含", "包邮", "包吃", "包住", "包教", "双人", "单人"))
                     and not adverb_zhi and not verb_after) \
                     or rest[:1] in ("-", "/", ".", "x", "*", "~", "×", "乘") or text[start - 1:start] in ("×", "乘"):
                 continue  # 三斤 / 600x600 / 六百乘六百 (a tile's size)
@@ -567,7 +568,7 @@ _CODE = re.compile(r"(?<![A-Za-z0-9])(?:(?=[A-Za-z0-9-]*[A-Za-z])[A-Za-z0-9]+(?:
 
 
 # 车牌浙F·2K871 / 浙F05721: a number plate
-_PLATE = re.compile(r"[京津沪渝冀豫云辽黑湘皖鲁新苏浙赣鄂桂甘晋蒙陕吉闽贵粤青藏川宁琼][A-Z][·•.\s]?[A-Z0-9]{5,6}")
+_PLATE = re.compile(r"[京津沪渝冀豫云辽黑湘皖鲁新苏浙赣鄂桂甘晋蒙陕吉闽贵粤青藏川宁琼][A-Z][·•.\s]?[A-Z0-9][A-Z0-9*]{2,5}")
 # 定金一千一分不退 / 四百二一分都没退: "not a cent" ends the sum; its 一 is not a digit of it
 _NOT_A_CENT = re.compile(r"一分(?=钱?[都也]?[不没未])")
 
