@@ -203,13 +203,14 @@ _PRICE_BECAME = ("变成", "说成", "算成", "改成", "写成", "涨成")
 # a bare number then a verb of paying or losing it: 2580办的, 3980退不了, 2680就这么没了, 648又没出
 _PAID_VERBS = "办买充交付花退没就又都也全还到拿"
 # a loan, a deposit kept, a credit limit, a sum insured, a wage: what the dispute is about, not what it costs
-_NOT_PAID_BEFORE = ("贷了", "贷款", "借了", "借款", "贷", "奖金", "只能转", "限额", "贷款金额", "借款金额", "额度", "保额", "存款", "月薪", "工资", "月供", "剩余本金",
-                    "底薪", "刷满", "降到", "取了")
+_NOT_PAID_BEFORE = ("贷了", "贷款", "借了", "借款", "贷", "贷款金额", "借款金额", "额度", "保额", "存款", "月薪", "工资",
+                    "底薪", "刷满", "降到", "取了", "月供", "剩余本金", "奖金", "只能转", "限额")
 _DEPOSIT = r"(?:押金|压金|定金|订金|保证金)"
 _DEPOSIT_KEPT = re.compile(_DEPOSIT + r"[^。！？!?]{0,8}(?:不退|没退|未退|不还|没还|扣|拖|拒|不予|不给退|退不|冻着)"
                            r"|(?:不退|没退|扣|不还|不给|拒绝退还|拒不退还|不予退还|不肯退)[了光押全部所有我们的]{0,5}" + _DEPOSIT)
-_DEDUCTED = re.compile(r"扣(?:了|掉|除|留|下)?我?" + _DEPOSIT + r"?[0-9一二两三四五六七八九十百千]")  # 扣了三百: the part kept is named
-_DEDUCTED_BEFORE = re.compile(r"扣(?:了|掉|除|留|下)?(?:我|其中)?" + _DEPOSIT + r"?$")
+_DEDUCTION = r"扣(?:了|掉|除|留|下)?"  # 扣了三百 / 扣留其中300元: the part of a deposit kept is named
+_DEDUCTED = re.compile(_DEDUCTION + r"我?" + _DEPOSIT + r"?[0-9一二两三四五六七八九十百千]")
+_DEDUCTED_BEFORE = re.compile(_DEDUCTION + r"(?:我|其中)?" + _DEPOSIT + r"?$")
 # 我要他赔5000 / 要求商家赔偿1000元 / 要求按保价金额6000元赔偿: damages the consumer asks for
 _DEMANDED_BEFORE = re.compile(r"(?:我要(?:他|她|他们|店家|商家|老板|对方)赔|要求(?:商家|店家|对方|他们|店方|厂家|平台|公司)[^，。,.！？!?；;]{0,12}赔偿?"
                               r"|按(?:法律|规定|国家规定|消法)[^，。,.！？!?；;]{0,4}赔|我们?就?说?要求?赔"
@@ -335,6 +336,10 @@ def _counts_the_item(num: str) -> bool:
 
 def _amount_candidates(text: str) -> list[_Candidate]:
     found: list[_Candidate] = []
+    # what the whole message says, read once: a deposit kept (and whether the part kept is named), an insurance claim
+    deposit_named = bool(re.search(_DEPOSIT, text))
+    whole_deposit_kept = bool(_DEPOSIT_KEPT.search(text)) and not _DEDUCTED.search(text)
+    claim = bool(_CLAIM_WORDS.search(text))
     for m in _AMOUNT.finditer(text):
         num, mult, unit, pre = m.group("num"), m.group("mult"), m.group("unit"), m.group("pre")
         start, end = m.start("num"), m.end()
@@ -492,11 +497,11 @@ def _amount_candidates(text: str) -> list[_Candidate]:
             references = [c for c in references if c != "只要"]  # 原价599今天只要199: the sale price paid
         deposit_kept = (references in (["押金"], []) and (bool(re.search(_DEPOSIT, before))
                                                           or bool(re.match(r"(?:块钱|块|元)?的?" + _DEPOSIT, text[end:end + 5])))
-                        and bool(_DEPOSIT_KEPT.search(text)) and not _DEDUCTED.search(text))
+                        and whole_deposit_kept)
         if deposit_kept:
             references = []
         # 押金交了两百 ... 扣掉一百 / 定金一万 ... 要扣掉三千块违约金: the part of a deposit kept
-        part_kept = bool(_DEDUCTED_BEFORE.search(said_before)) and bool(re.search(_DEPOSIT, text))
+        part_kept = bool(_DEDUCTED_BEFORE.search(said_before)) and deposit_named
         secondary = (bool(references)
                      or any(text[end:end + 4].startswith(c) for c in _SECONDARY_AFTER)
                      or text[end:end + 1] in ("/", "每"))
@@ -509,7 +514,7 @@ def _amount_candidates(text: str) -> list[_Candidate]:
         not_paid = demanded or (any(said_before.endswith(c) for c in _NOT_PAID_BEFORE) or bool(_LOAN_AFTER.match(text, end))
                     or bool(_WAGE_BEFORE.search(said_before)) or "额度" in before)
         aftermath = (bool(_AFTERMATH_BEFORE.search(text[max(0, start - 12):start]))
-                     or bool(_AFTERMATH_AFTER.match(text, end))) and not _CLAIM_WORDS.search(text)
+                     or bool(_AFTERMATH_AFTER.match(text, end))) and not claim
         offer = (any(before.endswith(c) for c in _OFFER_BEFORE) or any(text[end:end + 6].startswith(c) for c in _OFFER_AFTER)
                  or (bool(_THRESHOLD_BEFORE.search(before)) and not re.search("充|存|买|消费|送|花|刷", before)))
         balance = (any(c in re.sub(r"\s+", "", text[max(0, start - 10):start])[-6:] for c in _BALANCE_BEFORE)
