@@ -178,6 +178,11 @@ def test_chinese_numerals(text, value):
     ("体温计五十九买的 量出来四十度 挂号加检查花了两百多", 59),
     # a prize or a transfer limit counts only when nothing else does
     ("报名费八十 说冠军奖金一万 结果改成周边礼品", 80), ("一天只能转五万 被扣了手续费25块", 25),
+    # a cap on what the merchant will pay is an offer, except an insurer's payout under a claim;
+    # damages asked for give way, unless the sum is said as the thing's value
+    ("车费三十二 司机公司说最多赔两百", 32), ("农业保险 台风倒伏 保险公司说最多赔八百", 800),
+    ("快递丢件 要求全额赔偿 货值一千一", 1100), ("饭店以打碎杯子为由要求赔偿80元", 80),
+    ("美容院打玻尿酸收费4800元 本人要求退款并赔偿10000元", 4800),
 ])
 def test_amount_in_every_form(text, amount):
     assert extract_amount(text) == pytest.approx(amount)
@@ -223,6 +228,10 @@ def test_amount_in_every_form(text, amount):
     "数字专辑说是无损 下载下来是128k的", "伊拉勿肯 只讲补阿拉二十块",
     "出金概率百分之二 我抽了两百多发了都没有出",
     "司机在车里抽烟 车牌浙F3K5**", "鞋店门口写着全场199起 进去说都卖完了",
+    # damages the consumer asks for, whoever is asked, are not a sum paid
+    "滴滴司机把我箱子摔坏了 我要平台赔一千五 平台不理", "我们要求旅行社每人赔一百 他们只肯道歉",
+    "膝盖磕破了 要求商场出六百块 人家说我不小心", "现要求店方赔偿医药费及误工费共计伍仟元",
+    "我要他们赔医药费八百 老板说最多赔两百",
 ])
 def test_numbers_that_are_not_money(text):
     assert extract_amount(text) is None

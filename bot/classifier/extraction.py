@@ -215,7 +215,10 @@ _DEDUCTED_BEFORE = re.compile(_DEDUCTION + r"(?:我|其中)?" + _DEPOSIT + r"?$"
 _DEMANDED_BEFORE = re.compile(r"(?:我要(?:他|她|他们|店家|商家|老板|对方)赔|要求(?:商家|店家|对方|他们|店方|厂家|平台|公司)[^，。,.！？!?；;]{0,12}赔偿?"
                               r"|按(?:法律|规定|国家规定|消法)[^，。,.！？!?；;]{0,4}赔|我们?就?说?要求?赔"
                               r"|(?:我|本人|来电人)要求(?:按[^，。,.！？!?；;]{0,10})?赔偿?"
-                              r"|索赔)[^，。,.！？!?；;0-9一二两三四五六七八九十百千万]{0,4}$")
+                              # 我们要求旅行社每人赔 / 现要求店方赔偿医药费 / 要求影院出: whoever is asked, the consumer asks
+                              r"|(?:我们?|本人|现)(?:就|只|都)?(?:要求|要|想要|让|叫)[^，。,.！？!?；;我]{1,8}?(?:赔偿?|出)(?:给?我们?)?"
+                              r"|要求[^，。,.！？!?；;我\s]{1,6}(?:赔偿?|出)"
+                              r"|索赔)(?:[^，。,.！？!?；;\s0-9一二两三四五六七八九十百千万]{0,10}|\s)$")
 _FILLERS = re.compile(r"(?:\s*(?:那个|这个|就是|嗯|呃|然后))+$")
 # 三百块算我二百八 / 买十袋算一百二: what the seller charged for the lot
 _CHARGED_AS = re.compile(r"(?:算我|算你|[0-9一二两三四五六七八九十]+[\u4e00-\u9fff]?算)$")
@@ -292,6 +295,8 @@ _OFFER_BEFORE = ("补偿", "只给", "只退", "才退", "只赔", "只肯退", 
                  "返现", "赔我", "就赔", "就说赔", "意思意思赔", "补偿我", "补偿我们", "补我", "赔我们", "给我赔", "再赔",
                  "只肯补", "每户补", "或者给我", "或者赔", "给我退", "只能赔", "只能赔我", "赔阿拉", "送我一张", "每个人赔",
                  "赔我们每个人", "最多", "送我", "再送我", "赔侬", "退侬", "补阿拉", "补侬")
+# 出租车公司说最多赔三百: a cap on what the merchant will pay; under an insurance claim the payout is what is disputed
+_CAPPED_OFFER = ("最多赔", "最多赔偿", "最多给", "最多退", "最多补")
 _BALANCE_BEFORE = ("还剩", "余额", "卡里还有", "剩下的钱", "剩余金额", "没用完的", "尚余", "剩余", "结余", "卡里面还有",
                    "卡上还有", "现在卡里", "卡里有", "卡内还有", "里面还有", "里向还有", "余下的", "余下")
 # a bare number after these is a weight, a grade or a rate, not money
@@ -510,12 +515,16 @@ def _amount_candidates(text: str) -> list[_Candidate]:
         # "三斤 四十五块" / "两个人三百三十六": a sum after a quantity, unless it is itself a price per item
         for_quantity = bool(_QUANTITY_BEFORE.search(text[max(0, start - 5):start])) and not per_unit_price
         upsell = any(c in text[max(0, start - 8):start] for c in _UPSELL_BEFORE)
-        demanded = bool(_DEMANDED_BEFORE.search(text[max(0, start - 16):start]))  # the price paid wins; alone, it stands
-        not_paid = demanded or (any(said_before.endswith(c) for c in _NOT_PAID_BEFORE) or bool(_LOAN_AFTER.match(text, end))
+        # damages the consumer asks for are never the sum paid, unless the sum is said as the thing's price
+        # (要求全额赔偿 货值一千一 / 要求厂家赔偿 ¥688)
+        demanded = bool(_DEMANDED_BEFORE.search(text[max(0, start - 22):start])) and not pre \
+            and not said_before.endswith(("货值", "价值", "售价", "价格", "原价", "买的", "花了", "付了"))
+        not_paid = (any(said_before.endswith(c) for c in _NOT_PAID_BEFORE) or bool(_LOAN_AFTER.match(text, end))
                     or bool(_WAGE_BEFORE.search(said_before)) or "额度" in before)
         aftermath = (bool(_AFTERMATH_BEFORE.search(text[max(0, start - 12):start]))
                      or bool(_AFTERMATH_AFTER.match(text, end))) and not claim
-        offer = (any(before.endswith(c) for c in _OFFER_BEFORE) or any(text[end:end + 6].startswith(c) for c in _OFFER_AFTER)
+        offer = (demanded or any(before.endswith(c) for c in _OFFER_BEFORE)
+                 or (before.endswith(_CAPPED_OFFER) and not claim) or any(text[end:end + 6].startswith(c) for c in _OFFER_AFTER)
                  or (bool(_THRESHOLD_BEFORE.search(before)) and not re.search("充|存|买|消费|送|花|刷", before)))
         balance = (any(c in re.sub(r"\s+", "", text[max(0, start - 10):start])[-6:] for c in _BALANCE_BEFORE)
                    or (said_before.endswith(("剩下的", "没用的")) and not re.search("[要催欠]剩下的$", said_before)
