@@ -183,6 +183,9 @@ def test_chinese_numerals(text, value):
     ("车费三十二 司机公司说最多赔两百", 32), ("农业保险 台风倒伏 保险公司说最多赔八百", 800),
     ("快递丢件 要求全额赔偿 货值一千一", 1100), ("饭店以打碎杯子为由要求赔偿80元", 80),
     ("美容院打玻尿酸收费4800元 本人要求退款并赔偿10000元", 4800),
+    # walking away from one thing while taking another (我就去了), or a sum the merchant demands, still counts
+    ("传单上写一块钱一日游 我就去了 结果一上午都在卖保健品 我没买", 1), ("服装店试衣服 我没买 店员非说我弄脏了要我买下 两百九", 290),
+    ("信用卡被盗刷六千七 银行说我没报警 不处理", 6700), ("酒店每晚要再补80 不补不给住 我没办法补了160", 160),
 ])
 def test_amount_in_every_form(text, amount):
     assert extract_amount(text) == pytest.approx(amount)
@@ -232,6 +235,9 @@ def test_amount_in_every_form(text, amount):
     "滴滴司机把我箱子摔坏了 我要平台赔一千五 平台不理", "我们要求旅行社每人赔一百 他们只肯道歉",
     "膝盖磕破了 要求商场出六百块 人家说我不小心", "现要求店方赔偿医药费及误工费共计伍仟元",
     "我要他们赔医药费八百 老板说最多赔两百",
+    # an advert or a quote the consumer walked away from
+    "健身房门口贴的广告说月卡九十九 进去问了要办年卡才行 我也没办", "直播间喊九块九抢 点进去就没了 弹出来一个九十九的 我没买",
+    "饭店门口牌子写着红烧肉十八一份 菜单上是三十八 我扭头就走了",
 ])
 def test_numbers_that_are_not_money(text):
     assert extract_amount(text) is None

@@ -295,6 +295,12 @@ _OFFER_BEFORE = ("补偿", "只给", "只退", "才退", "只赔", "只肯退", 
                  "返现", "赔我", "就赔", "就说赔", "意思意思赔", "补偿我", "补偿我们", "补我", "赔我们", "给我赔", "再赔",
                  "只肯补", "每户补", "或者给我", "或者赔", "给我退", "只能赔", "只能赔我", "赔阿拉", "送我一张", "每个人赔",
                  "赔我们每个人", "最多", "送我", "再送我", "赔侬", "退侬", "补阿拉", "补侬")
+# 我没买 / 还好我没报 / 扭头就走了: the consumer walked away from the advert or the quote, so no sum is in
+# dispute, unless the message also says something was paid (要我买下 两百九: the merchant demands it)
+_NOTHING_BOUGHT = re.compile(r"我[都还也]?没有?(?:买|付|报|办|吃|订|下单|充|交|续|签)(?!过|警|案|销|法)|[还幸]好我没"
+                             r"|幸好我看到|[扭掉转]头就走|转身就走|直接走了|就开走了|没买成|没敢买|不买了|我不买|取消了订单")
+_PAID_WORDS = re.compile(r"付了|付的|交了|交的|花了|花的|买了|买的|充了|扣了|扣我|收了|收我|实付|支付|转了|刷了|办了|报了"
+                         r"|订了|拍了|拍的|要我|让我|逼我|骗了我|已付|付款|结账|押金|定金|订金|就去了|报名了|参加了")
 # 出租车公司说最多赔三百: a cap on what the merchant will pay; under an insurance claim the payout is what is disputed
 _CAPPED_OFFER = ("最多赔", "最多赔偿", "最多给", "最多退", "最多补")
 _BALANCE_BEFORE = ("还剩", "余额", "卡里还有", "剩下的钱", "剩余金额", "没用完的", "尚余", "剩余", "结余", "卡里面还有",
@@ -604,7 +610,7 @@ def extract_amount(text: str) -> float | None:
     text = _PLATE.sub(" ", text)
     text = _NOT_A_CENT.sub("，", text)
     candidates = _amount_candidates(text)
-    if not candidates:
+    if not candidates or (_NOTHING_BOUGHT.search(text) and not _PAID_WORDS.search(text)):
         return None
     candidates += _priced_quantities(text, candidates)
     offered = {c.value for c in candidates if c.offer}  # 补偿三百块钱 我觉得三百块钱根本不够: the offer said again
