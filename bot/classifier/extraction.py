@@ -235,6 +235,11 @@ _AFTERMATH_BEFORE = re.compile(r"(?:(?:医药费|医疗费|药费|医院|就医|
                                r"|(?:损失(?!费)|多花了?|开锁的?花了)[^，。,.！？!?；;]{0,3}"
                                # 后来去别家又寄了一次花了18 / 重新吃花了八百多: spent again elsewhere after the harm
                                r"|(?:又|另外|重新|后来|别家)(?!买|要)[^，。,.！？!?；;0-9零二两三四五六七八九十百千万]{0,8}花了?)$")
+# 去医院花了三百多 alone: a doctor's bill says nothing of what was paid for the thing (train: 7 null to 2)
+_MEDICAL_BEFORE = re.compile(r"(?:(?:医药费|医疗费|医院|就医|就诊|看病|挂水|挂盐水|急诊|诊所|卫生院)"
+                             r"(?:(?![0-9零一二两三四五六七八九十百千万]+(?:多|来|块|元|百|千|万))[^，。,.！？!?；;]){0,8}?"
+                             r"(?:花了?|花费了?|用了|付了|交了|共计|一共|总共)|(?:医药费|医疗费)[是为:：]?)\s*$")
+_MEDICAL_AFTER = re.compile(r"(?:多|来|余)?(?:块钱|块|元)?的?(?:医药费|医疗费|检查费|挂号费)")
 _AFTERMATH_AFTER = re.compile(r"(?:多|来|余)?(?:块钱|块|元)?的?(?:医药费|医疗费|药费|检查费|挂号费)")
 _CLAIM_WORDS = re.compile(r"理赔|保险(?!杠)|医保|保额|赔付|[意寿车财重]险|险种|百万医疗|惠民保")
 _NOT_MONEY_AFTER_MULT = ("瓦", "米", "步", "字", "克", "转", "尾", "条", "人", "次", "公里", "毫安", "粉", "赞", "播放")
@@ -275,7 +280,8 @@ class _Candidate:
     total: bool = False  # 一共 / 总共 or after a quantity: the sum of several items wins over a unit price
     said_total: bool = False  # 一共 / 总共 in words: wins over a sum merely after a quantity
     balance: bool = False  # 卡里还剩八百: the prepaid balance a closed shop keeps is the sum at stake
-    offer: bool = False  # what the merchant offers to settle (补偿五十, a coupon): never the disputed sum
+    offer: bool = False  # what the merchant offers to settle (补偿五十, a coupon), damages asked, a doctor's bill:
+    # never the disputed sum
     deposit: bool = False  # a deposit kept (押金不退, 扣掉三千): wins like a balance, unless a total is said
 
 
@@ -529,7 +535,9 @@ def _amount_candidates(text: str) -> list[_Candidate]:
                     or bool(_WAGE_BEFORE.search(said_before)) or "额度" in before)
         aftermath = (bool(_AFTERMATH_BEFORE.search(text[max(0, start - 12):start]))
                      or bool(_AFTERMATH_AFTER.match(text, end))) and not claim
-        offer = (demanded or any(before.endswith(c) for c in _OFFER_BEFORE)
+        medical = (bool(_MEDICAL_BEFORE.search(text[max(0, start - 12):start])) or bool(_MEDICAL_AFTER.match(text, end))) \
+            and not claim
+        offer = (demanded or medical or any(before.endswith(c) for c in _OFFER_BEFORE)
                  or (before.endswith(_CAPPED_OFFER) and not claim) or any(text[end:end + 6].startswith(c) for c in _OFFER_AFTER)
                  or (bool(_THRESHOLD_BEFORE.search(before)) and not re.search("充|存|买|消费|送|花|刷", before)))
         balance = (any(c in re.sub(r"\s+", "", text[max(0, start - 10):start])[-6:] for c in _BALANCE_BEFORE)
