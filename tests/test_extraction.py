@@ -189,6 +189,9 @@ def test_chinese_numerals(text, value):
     # a hospital named is no doctor's bill (医院同款, 去医院查); the bill gives way to the price
     ("店员说这个血压计是医院同款 卖我六百八", 680), ("老花镜戴上头晕 商家让我妈去医院查 三十九块", 39),
     ("取暖器一百六十九 把孩子手烫伤了 医院花了一千七", 169),
+    # a fee asked on top (另外付, 又要我交, 要我给) gives way to the price named
+    ("羽绒服一千五百九十九 洗了一次就跑绒 修要另外付两百", 1599), ("驾校学费三千九包过 挂了一次 又要我交一千二", 3900),
+    ("网上买的床两千二 送货说上楼要另外付一百五", 2200),
 ])
 def test_amount_in_every_form(text, amount):
     assert extract_amount(text) == pytest.approx(amount)
