@@ -191,7 +191,7 @@ def test_chinese_numerals(text, value):
     ("取暖器一百六十九 把孩子手烫伤了 医院花了一千七", 169),
     # a fee asked on top (另外付, 又要我交, 要我给) gives way to the price named
     ("羽绒服一千五百九十九 洗了一次就跑绒 修要另外付两百", 1599), ("驾校学费三千九包过 挂了一次 又要我交一千二", 3900),
-    ("网上买的床两千二 送货说上楼要另外付一百五", 2200),
+    ("网上买的床两千二 送货说上楼要另外付一百五", 2200), ("驾校三千九包拿证 结果要另交考试费", 3900),
 ])
 def test_amount_in_every_form(text, amount):
     assert extract_amount(text) == pytest.approx(amount)

@@ -471,7 +471,8 @@ def _amount_candidates(text: str) -> list[_Candidate]:
         if not unit and not mult and not pre and not money_noun_after and not priced_items:
             adverb_zhi = rest[:1] == "只" and rest[1:2] != "" and rest[1:2] in "退给有能是收要剩肯"  # "5400只退回来": 只 = only
             if (any(rest.startswith(u) or counted.startswith(u) for u in _NOT_MONEY_AFTER)
-                    and not rest.startswith(("包括", "包含", "包邮", "包吃", "包住", "包教", "双人", "单人"))
+                    and not rest.startswith(("包括", "包含", "包邮", "包吃", "包住", "包教", "包过", "包会", "包学会",
+                                             "包退", "包换", "包修", "包安装", "包送", "包上门", "包拿证", "双人", "单人"))
                     and not adverb_zhi and not verb_after) \
                     or rest[:1] in ("-", "/", ".", "x", "*", "~", "×", "乘") or text[start - 1:start] in ("×", "乘"):
                 continue  # 三斤 / 600x600 / 六百乘六百 (a tile's size)
