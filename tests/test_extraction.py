@@ -191,7 +191,12 @@ def test_chinese_numerals(text, value):
     ("取暖器一百六十九 把孩子手烫伤了 医院花了一千七", 169),
     # a fee asked on top (另外付, 又要我交, 要我给) gives way to the price named
     ("羽绒服一千五百九十九 洗了一次就跑绒 修要另外付两百", 1599), ("驾校学费三千九包过 挂了一次 又要我交一千二", 3900),
-    ("网上买的床两千二 送货说上楼要另外付一百五", 2200), ("驾校三千九包拿证 结果要另交考试费", 3900),
+    ("网上买的床两千二 送货说上楼要另外付一百五", 2200),
+    # Arabic digits with two units; a dictated price running into 然后; a brand's own site is a reference;
+    # the price after a discount is the one paid
+    ("农村家宴十八桌一共2万8千8 菜量少得可怜", 28800), ("石磨面粉一袋五斤卖我六十八然后回来一看全是白面", 68),
+    ("拼多多买的耳机1299 检测说是仿的 官网价1899", 1299), ("黑芝麻丸一盒一百九十九 满减后付了一百六十九", 169),
+    ("店员称官方售价3999元、店内优惠价3699元，本人支付3699元", 3699), ("驾校三千九包拿证 结果要另交考试费", 3900),
 ])
 def test_amount_in_every_form(text, amount):
     assert extract_amount(text) == pytest.approx(amount)

@@ -293,9 +293,12 @@ _SECONDARY_BEFORE = ("原价", "券", "返现", "返", "运费", "补偿", "只�
                      "新人", "只收", "写的", "标的", "显示", "说好", "页面", "宣传", "预估", "预计", "价格表", "价目表",
                      "吊牌", "本来", "原来", "平时", "以前", "之前", "从", "写", "标价", "价签", "墙上", "报价",
                      # what the same thing costs at a brand's counter, in a mall or from a tout: a reference
-                     "专柜", "商场卖", "商场要", "黄牛", "炒到", "超市里", "超市卖", "超市才", "实体店卖", "别的店", "外头", "封顶")
+                     "专柜", "商场卖", "商场要", "黄牛", "炒到", "超市里", "超市卖", "超市才", "实体店卖", "别的店", "外头", "封顶",
+                     "官网价", "官网卖", "官网才", "官方售价", "官方价", "指导价")
 _TOTAL_CUES = ("一共", "总共", "共计", "合计", "总计", "前前后后", "花了", "实付", "实际付", "实际收", "最后付了", "收了我",
-               "结账收", "结账收了", "结账时收了", "付钱时收了", "扣了我", "加起来")
+               "结账收", "结账收了", "结账时收了", "付钱时收了", "扣了我", "加起来",
+               # the price after a discount is what was paid: 满减后付了一百六十九, 本人支付3699元
+               "减后付了", "惠后付了", "折后付了", "券后付了", "后实付", "券后", "折后", "本人支付", "实际支付", "我支付了", "支付了")
 _QUANTITY_BEFORE = re.compile(r"(?:[二两三四五六七八九十几]|[2-9]|\d{2,})(?:箱|袋|盒|瓶|桶|斤|公斤|件|套|张|份|包|条|双|台|只|个|桌|个人|人|位)[\s，,]?$")
 _OFFER_BEFORE = ("补偿", "只给", "只退", "才退", "只赔", "只肯退", "只愿意退", "只肯赔", "只愿意赔", "给了张", "给张", "送了张",
                  "返现", "赔我", "就赔", "就说赔", "意思意思赔", "补偿我", "补偿我们", "补我", "赔我们", "给我赔", "再赔",
@@ -490,7 +493,8 @@ def _amount_candidates(text: str) -> list[_Candidate]:
         strong = bool(unit or pre or mult or money_noun_after or priced_items or (per_unit_price and value >= 1))
         if not strong:
             if chinese:
-                clause_end = not rest[:1] or rest[:1] in " ，。！？,.!?、；;~…\n嗯啊呀"  # 他说是九十八嗯然后
+                clause_end = (not rest[:1] or rest[:1] in " ，。！？,.!?、；;~…\n嗯啊呀"  # 他说是九十八嗯然后
+                              or rest.startswith(("然后", "结果", "但是", "可是", "后来")))  # dictation runs clauses on
                 age = any(before.endswith(w) for w in ("今年", "年龄", "岁数", "已经", "都", "快", "老人", "年纪"))
                 strong = any(ch in num for ch in "百千万") or (
                     (cue or clause_end or (rest[:1] != "" and rest[:1] in _PAID_VERBS + "的")) and value >= 10
@@ -603,6 +607,10 @@ _PLATE = re.compile(r"[京津沪渝冀豫云辽黑湘皖鲁新苏浙赣鄂桂甘
 _NOT_A_CENT = re.compile(r"一分(?=钱?[都也]?[不没未])")
 
 
+# 2万8千8 / 1万5千: Arabic digits with two Chinese units, written out as one number (28800, 15000)
+_WAN_QIAN = re.compile(r"(?<![0-9.])([0-9]{1,3})万([0-9])千(?:([0-9])百?)?(?![0-9十百])")
+
+
 def extract_amount(text: str) -> float | None:
     """The disputed sum in yuan: the largest money expression that is not a reference price or an offer."""
     # only runs that are numbers: a unit inside or 元 after (not 拾得 = found, 陆续 = one after another)
@@ -612,6 +620,7 @@ def extract_amount(text: str) -> float | None:
     # any other 86,000 is one number (of points, of pieces) whose unit decides, never the money 86
     text = re.sub(r"(?<![0-9.,])[0-9]{1,3}(?:,[0-9]{3})+(?![0-9])", lambda m: m.group(0).replace(",", ""), text)
     text = _nfkc(text)
+    text = _WAN_QIAN.sub(lambda m: str(int(m.group(1)) * 10_000 + int(m.group(2)) * 1000 + int(m.group(3) or 0) * 100), text)
     text = _PHONE.sub(" ", text)
     text = re.sub(r"\d{4}[年\-/.]\d{1,2}[月\-/.]\d{1,2}[日号]?", " ", text)
     text = re.sub(r"\d{1,2}[:：]\d{2}", " ", text)
