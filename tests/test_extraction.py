@@ -196,7 +196,11 @@ def test_chinese_numerals(text, value):
     # the price after a discount is the one paid
     ("农村家宴十八桌一共2万8千8 菜量少得可怜", 28800), ("石磨面粉一袋五斤卖我六十八然后回来一看全是白面", 68),
     ("拼多多买的耳机1299 检测说是仿的 官网价1899", 1299), ("黑芝麻丸一盒一百九十九 满减后付了一百六十九", 169),
-    ("店员称官方售价3999元、店内优惠价3699元，本人支付3699元", 3699), ("驾校三千九包拿证 结果要另交考试费", 3900),
+    ("店员称官方售价3999元、店内优惠价3699元，本人支付3699元", 3699),
+    # a test or a repair paid for afterwards gives way (送检花了, 叫人修花了); a deposit named with what it is for
+    ("燕窝一盒50克1688 我自己送检花了六百检测费", 1688), ("物业费一年两千三百四十 楼顶漏水 我自己叫人修花了八百", 2340),
+    ("物业收了我三千装修保证金 还有两百的出入证工本费 保证金不退了", 3000),
+    ("看到第三百章要开会员 开了个季卡二十九块九 只能看到四百章", 29.9), ("驾校三千九包拿证 结果要另交考试费", 3900),
 ])
 def test_amount_in_every_form(text, amount):
     assert extract_amount(text) == pytest.approx(amount)
@@ -245,7 +249,7 @@ def test_amount_in_every_form(text, amount):
     # damages the consumer asks for, whoever is asked, are not a sum paid
     "滴滴司机把我箱子摔坏了 我要平台赔一千五 平台不理", "我们要求旅行社每人赔一百 他们只肯道歉",
     "膝盖磕破了 要求商场出六百块 人家说我不小心", "现要求店方赔偿医药费及误工费共计伍仟元",
-    "我要他们赔医药费八百 老板说最多赔两百",
+    "我要他们赔医药费八百 老板说最多赔两百", "用到40G就限速成128k 跟没网一样", "订单号是那个6924 开头的",
     # an advert or a quote the consumer walked away from
     "健身房门口贴的广告说月卡九十九 进去问了要办年卡才行 我也没办", "直播间喊九块九抢 点进去就没了 弹出来一个九十九的 我没买",
     "饭店门口牌子写着红烧肉十八一份 菜单上是三十八 我扭头就走了",

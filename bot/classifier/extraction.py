@@ -174,7 +174,7 @@ _AMOUNT = re.compile(
 _NOT_MONEY_AFTER = ("斤", "两", "公斤", "克", "个", "次", "天", "年", "月", "号", "日", "点", "小时", "分钟", "分",
                     "秒", "人", "件", "瓶", "盒", "箱", "袋", "张", "岁", "公里", "里", "米", "平", "层", "楼", "栋",
                     "%", "折", "倍", "周", "星期", "位", "只", "头", "亩", "台", "部", "辆", "条", "份", "套", "双",
-                    "节", "课", "期", "届", "级", "寸", "g", "kg", "ml", "l", "G", "M", "斤", "本", "包", "听",
+                    "节", "课", "期", "届", "级", "寸", "章", "集", "g", "kg", "ml", "l", "G", "M", "斤", "本", "包", "听",
                     "罐", "碗", "杯", "串", "桌", "间", "晚", "站", "趟", "遍", "单", "家", "户", "号楼", "室",
                     "度", "代", "款", "码", "集", "轮", "颗", "粒", "根", "片", "支", "盆", "棵", "株", "匹",
                     "吨", "方", "册", "页", "行", "排", "所", "座", "口", "名", "声", "下", "回", "路", "班", "积分",
@@ -229,7 +229,7 @@ _LOAN_AFTER = re.compile(r"(?:多|来)?(?:块钱|块|元)?的?(?:经营贷|消�
 # 去医院花了三百多 / 医药费共计420元: what the harm cost afterwards, not what was paid for the thing in
 # dispute; the price paid wins when both are named (in an insurance claim the bill is the sum claimed)
 _AFTERMATH_BEFORE = re.compile(r"(?:(?:医药费|医疗费|药费|医院|就医|就诊|看病|挂水|挂盐水|急诊|补牙|诊所|牙科|卫生院"
-                               r"|拖车|鉴定|挂号|拿去检测|找人检测|送去检测|检测费|检测花|清理|4S店修|4s店修|去修|修车(?=花|要|费|又)|修一下|修[\u4e00-\u9fff]{1,3}(?=花了))"
+                               r"|拖车|鉴定|挂号|拿去检测|找人检测|送去检测|送检(?=花|费)|检测费|检测花|叫人修|找人修|清理|4S店修|4s店修|去修|修车(?=花|要|费|又)|修一下|修[\u4e00-\u9fff]{1,3}(?=花了))"
                                # (a window that does not run past another sum: 医院看了花了两百多 凝胶九十八块)
                                r"(?:(?![0-9零一二两三四五六七八九十百千万]+(?:多|来|块|元|百|千|万))[^，。,.！？!?；;]){0,10}"
                                r"|(?:损失(?!费)|多花了?|开锁的?花了)[^，。,.！？!?；;]{0,3}"
@@ -430,7 +430,7 @@ def _amount_candidates(text: str) -> list[_Candidate]:
         if mult and not unit and (text[end:end + 2].startswith(_NOT_MONEY_AFTER_MULT)
                                   or (mult in "kK" and text[end:end + 2].startswith(_RESOLUTION_AFTER))):
             continue  # 7千瓦 (power), 两万步, 2K高清 / 4K屏 (a resolution)
-        if mult in ("k", "K") and not (unit or pre) and re.search("无损|音质|码率|比特率|kbps", text):
+        if mult in ("k", "K") and not (unit or pre) and re.search("无损|音质|码率|比特率|kbps|限速", text):
             continue  # 128k的: a bitrate
         if mult in ("k", "K") and num in ("4", "8") and not (unit or pre) and not _paid_just_before(text, start):
             continue  # 华数的4K机顶盒 / 8K电视: a resolution whatever the device
@@ -518,8 +518,8 @@ def _amount_candidates(text: str) -> list[_Candidate]:
         # kept is named: 押金五百 扣了三百)
         if re.search("(?:今天|今朝|现在|今晚|直播间|活动)只要$", said_before):
             references = [c for c in references if c != "只要"]  # 原价599今天只要199: the sale price paid
-        deposit_kept = (references in (["押金"], []) and (bool(re.search(_DEPOSIT, before))
-                                                          or bool(re.match(r"(?:块钱|块|元)?的?" + _DEPOSIT, text[end:end + 5])))
+        deposit_kept = (references in (["押金"], []) and (bool(re.search(_DEPOSIT + r"[^\s，。,；;]{0,3}$", before))
+                                                          or bool(re.match(r"(?:块钱|块|元)?的?(?:装修|房屋|租房|租车|入住)?" + _DEPOSIT, text[end:end + 7])))
                         and whole_deposit_kept)
         if deposit_kept:
             references = []
@@ -597,7 +597,7 @@ _THOUSANDS = re.compile(r"(?:(?<=[¥￥])|(?<=人民币)|(?<![0-9０-９.,，])|
 _CODE = re.compile(r"(?<![A-Za-z0-9])(?:(?=[A-Za-z0-9-]*[A-Za-z])[A-Za-z0-9]+(?:-[A-Za-z0-9]+)+|[0-9]+(?:-[0-9]+){2,})"
                    # a standard's number: GB/T 32610, GB 2760-2014
                    r"|(?<![A-Za-z])(?:GB|QB|YY|FZ|NY|SB|JB|HG|LY|SN|DB)(?:/T)?\s*[0-9]+(?:[.\-][0-9]+)*(?![0-9.]*\s*(?:元|块))"
-                   r"|(?:单号|编号|货号|工号|运单|[Ww]aybill|WAYBILL|no\.|No\.|NO\.)(?:是|为)?[:：\s]*[A-Za-z0-9][A-Za-z0-9-]*"
+                   r"|(?:单号|编号|货号|工号|运单|[Ww]aybill|WAYBILL|no\.|No\.|NO\.)(?:是|为)?(?:那个|这个)?[:：\s]*[A-Za-z0-9][A-Za-z0-9-]*"
                    r"(?:\s[0-9]{2,4}(?![0-9]*\s*(?:元|块|圆|rmb|RMB)))*")
 
 
