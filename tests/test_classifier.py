@@ -85,6 +85,19 @@ def test_a_complaint_has_no_kind_and_none_is_explained_by_its_kind(classifier):
     assert any(word in term for term in reasons for word in ("清仓", "直销", "微信", "三折", "看货", "送货")), reasons
 
 
+@pytest.mark.parametrize("label, confidence, kind, in_dispute", [
+    ("catering", 0.9, None, True),  # a complaint
+    ("none", 0.4, "howto", True),  # maybe a complaint: the bot asks, and keeps the sum
+    ("none", 0.4, "ad", False),  # maybe a complaint, but most like an advert: its prices were never paid
+    ("none", 0.9, "praise", False),  # not a complaint
+])
+def test_a_sum_is_in_dispute_only_where_a_complaint_may_be(label, confidence, kind, in_dispute):
+    from bot.classifier.model import Prediction
+
+    prediction = Prediction(label=label, confidence=confidence, top=[(label, confidence)], threshold=0.5, kind=kind)
+    assert prediction.money_in_dispute is in_dispute
+
+
 def test_a_kind_too_rare_to_calibrate_is_fitted_as_its_label():
     from bot.classifier.model import MIN_KIND_SIZE, fitted_classes
 

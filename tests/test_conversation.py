@@ -324,6 +324,23 @@ def test_saying_yes_to_is_this_a_complaint_asks_which_kind_and_keeps_the_picture
         assert [a.kind for a in session.exec(select(Attachment).where(Attachment.ticket_id == ticket.id))] == ["image"]
 
 
+ADVERTS = ["周末一日游 九十八一位 含车费门票", "驾校报名4280 随到随学", "办卡送！充五百送两百 洗剪吹随便做"]
+
+
+def test_an_advert_confirmed_as_a_complaint_is_asked_for_the_sum_not_given_the_adverts_price(user, db, classifier):
+    """A price in what reads most like an advert is an offer, not money paid: the bot asks what was paid."""
+    found = [t for t in ADVERTS if classifier.predict(t).maybe_complaint and classifier.predict(t).kind == "ad"]
+    assert found, "none of these reads as 'maybe a complaint, most like an advert' any more: add one that does"
+    assert "不太像消费投诉" in user.text(found[0]).content
+    user.text("是的")
+    replies = [user.text("1").content]
+    for answer in ("某某商家", "梧桐", "跳过"):
+        if "涉及金额是多少" in replies[-1]:
+            break
+        replies.append(user.text(answer).content)
+    assert "涉及金额是多少" in replies[-1], replies
+
+
 GREETED_STORIES = ["你好，我们合作社在一家种业公司订了水稻种子，发芽率只有六成，公司一直拖着不赔",
                    "你好 快递那个事怎么说 件丢了一个礼拜了 快递点一直说在找",
                    "你好 那个健身房的卡的事 老板换了新老板不认 我卡里还有两千多 怎么办"]

@@ -369,7 +369,7 @@ def _on_idle(state: dict, text: str, svc: Services) -> str:
 
 
 def _new_draft(state: dict, text: str, prediction: Prediction, svc: Services) -> dict:
-    facts = extract(text, svc.now)
+    facts = extract(text, svc.now, is_complaint=prediction.money_in_dispute)
     draft = {
         "text": state.pop("raw_text", None) or text, "sector": prediction.label, "confidence": round(prediction.confidence, 4),
         "top": [[k, round(v, 4)] for k, v in prediction.top], "chose_sector": False, "manual_triage": False,
