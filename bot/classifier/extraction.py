@@ -162,7 +162,7 @@ def chinese_to_number(text: str) -> float | None:
 _MONEY_UNIT = r"(?:块钱|块|元|圆|蚊|rmb|RMB|人民币)"
 _NUM = rf"(?:[0-9]+[十百千万][0-9零一二两三四五六七八九](?![0-9十百千万])|[0-9]+(?:\.[0-9]+)?|[零〇一二两俩三四五六七八九十][{_CN_NUM}]*)"
 _AMOUNT = re.compile(
-    rf"(?P<pre>[¥￥])?\s*"
+    rf"(?P<pre>[¥￥]|RMB|rmb)?\s*"
     rf"(?P<num>{_NUM})"
     # 三十多万 (a rough count of ten thousands), 2百 (百 after digits), 2.8 k
     rf"(?:(?:(?P<rough>多|来|余|几)|\s*)(?P<mult>[万wW千kK](?![a-zA-Z])|(?<=[0-9])百)"
@@ -174,7 +174,7 @@ _AMOUNT = re.compile(
 _NOT_MONEY_AFTER = ("斤", "两", "公斤", "克", "个", "次", "天", "年", "月", "号", "日", "点", "小时", "分钟", "分",
                     "秒", "人", "件", "瓶", "盒", "箱", "袋", "张", "岁", "公里", "里", "米", "平", "层", "楼", "栋",
                     "%", "折", "倍", "周", "星期", "位", "只", "头", "亩", "台", "部", "辆", "条", "份", "套", "双",
-                    "节", "课", "期", "届", "级", "寸", "章", "集", "g", "kg", "ml", "l", "G", "M", "斤", "本", "包", "听",
+                    "节", "课", "期", "届", "级", "寸", "章", "g", "kg", "ml", "l", "G", "M", "斤", "本", "包", "听",
                     "罐", "碗", "杯", "串", "桌", "间", "晚", "站", "趟", "遍", "单", "家", "户", "号楼", "室",
                     "度", "代", "款", "码", "集", "轮", "颗", "粒", "根", "片", "支", "盆", "棵", "株", "匹",
                     "吨", "方", "册", "页", "行", "排", "所", "座", "口", "名", "声", "下", "回", "路", "班", "积分",
@@ -206,9 +206,9 @@ _PAID_VERBS = "办买充交付花退没就又都也全还到拿"
 _NOT_PAID_BEFORE = ("贷了", "贷款", "借了", "借款", "贷", "贷款金额", "借款金额", "额度", "保额", "存款", "月薪", "工资",
                     "底薪", "刷满", "降到", "取了", "月供", "剩余本金", "奖金", "只能转", "限额")
 _DEPOSIT = r"(?:押金|压金|定金|订金|保证金)"
-_DEPOSIT_KEPT = re.compile(_DEPOSIT + r"[^。！？!?]{0,8}(?:不退|没退|未退|不还|没还|扣|拖|拒|不予|不给退|退不|冻着)"
+_DEPOSIT_KEPT = re.compile(_DEPOSIT + r"[^。！？!?]{0,8}(?:不退|没退|未退|不还|没还|扣|拖|拒|不予|不给退|退不|冻着|还冻|冻在|没解冻)"
                            r"|(?:不退|没退|扣|不还|不给|拒绝退还|拒不退还|不予退还|不肯退)[了光押全部所有我们的]{0,5}" + _DEPOSIT)
-_DEDUCTION = r"扣(?:了|掉|除|留|下)?"  # 扣了三百 / 扣留其中300元: the part of a deposit kept is named
+_DEDUCTION = r"扣(?:了|掉|除|留|下|着)?"  # 扣了三百 / 扣留其中300元: the part of a deposit kept is named
 _DEDUCTED = re.compile(_DEDUCTION + r"我?" + _DEPOSIT + r"?[0-9一二两三四五六七八九十百千]")
 _DEDUCTED_BEFORE = re.compile(_DEDUCTION + r"(?:我|其中)?" + _DEPOSIT + r"?$")
 # 我要他赔5000 / 要求商家赔偿1000元 / 要求按保价金额6000元赔偿: damages the consumer asks for
@@ -236,12 +236,13 @@ _AFTERMATH_BEFORE = re.compile(r"(?:(?:医药费|医疗费|药费|医院|就医|
                                # 后来去别家又寄了一次花了18 / 重新吃花了八百多: spent again elsewhere after the harm
                                r"|(?:又|另外|重新|后来|别家)(?!买|要)[^，。,.！？!?；;0-9零二两三四五六七八九十百千万]{0,8}花了?)$")
 # 去医院花了三百多 alone: a doctor's bill says nothing of what was paid for the thing (train: 7 null to 2)
-_MEDICAL_BEFORE = re.compile(r"(?:(?:医药费|医疗费|医院|就医|就诊|看病|挂水|挂盐水|急诊|诊所|卫生院)"
+_MEDICAL_BEFORE = re.compile(r"(?:(?:医药费|医疗费|医院|就医|就诊|看病|挂水|挂盐水|急诊|诊所|卫生院|检查费|看牙|挂了[一二两三四五六七八九十几]天水)"
                              r"(?:(?![0-9零一二两三四五六七八九十百千万]+(?:多|来|块|元|百|千|万))[^，。,.！？!?；;]){0,8}?"
                              r"(?:花了?|花费了?|用了|付了|交了|共计|一共|总共)|(?:医药费|医疗费)[是为:：]?)\s*$")
 _MEDICAL_AFTER = re.compile(r"(?:多|来|余)?(?:块钱|块|元)?的?(?:医药费|医疗费|检查费|挂号费)")
 _AFTERMATH_AFTER = re.compile(r"(?:多|来|余)?(?:块钱|块|元)?的?(?:医药费|医疗费|药费|检查费|挂号费)")
 _CLAIM_WORDS = re.compile(r"理赔|保险(?!杠)|医保|保额|赔付|[意寿车财重]险|险种|百万医疗|惠民保")
+_COUNT_NOUN_AFTER = re.compile(r"(?:多|来|余)?的?(?:销量|人付款|人买过|人收藏|播放|点赞)")
 _NOT_MONEY_AFTER_MULT = ("瓦", "米", "步", "字", "克", "转", "尾", "条", "人", "次", "公里", "毫安", "粉", "赞", "播放")
 # 2万株草莓苗 / 3千只鸡苗: things counted by the thousand (not after a tail digit: 1.2万两个人, 1.5k一个疗程)
 _COUNTED_AFTER_MULT = ("株", "棵", "只", "头", "斤", "亩", "件", "个", "袋", "箱", "粒", "根", "支", "册")
@@ -306,12 +307,12 @@ _OFFER_BEFORE = ("补偿", "只给", "只退", "才退", "只赔", "只肯退", 
                  "赔我们每个人", "最多", "送我", "再送我", "赔侬", "退侬", "补阿拉", "补侬")
 # 我没买 / 还好我没报 / 扭头就走了: the consumer walked away from the advert or the quote, so no sum is in
 # dispute, unless the message also says something was paid (要我买下 两百九: the merchant demands it)
-_NOTHING_BOUGHT = re.compile(r"我[都还也]?没有?(?:买|付|报|办|吃|订|下单|充|交|续|签)(?!过|警|案|销|法)|[还幸]好我没"
+_NOTHING_BOUGHT = re.compile(r"我[都还也就]?(?:一气)?没有?(?:买|付|报|办|吃|订|下单|充|交|续|签)(?!过|警|案|销|法)|[还幸]好我没"
                              r"|幸好我看到|[扭掉转]头就走|转身就走|直接走了|就开走了|没买成|没敢买|不买了|我不买|取消了订单")
 _PAID_WORDS = re.compile(r"付了|付的|交了|交的|花了|花的|买了|买的|充了|扣了|扣我|收了|收我|实付|支付|转了|刷了|办了|报了"
                          r"|订了|拍了|拍的|要我|让我|逼我|骗了我|已付|付款|结账|押金|定金|订金|就去了|报名了|参加了")
 # 出租车公司说最多赔三百: a cap on what the merchant will pay; under an insurance claim the payout is what is disputed
-_CAPPED_OFFER = ("最多赔", "最多赔偿", "最多给", "最多退", "最多补")
+_CAPPED_OFFER = ("最多赔", "最多赔偿", "最多给", "最多退", "最多补", "顶多赔", "顶多给", "顶多退", "至多赔")
 _BALANCE_BEFORE = ("还剩", "余额", "卡里还有", "剩下的钱", "剩余金额", "没用完的", "尚余", "剩余", "结余", "卡里面还有",
                    "卡上还有", "现在卡里", "卡里有", "卡内还有", "里面还有", "里向还有", "余下的", "余下")
 # a bare number after these is a weight, a grade or a rate, not money
@@ -325,7 +326,7 @@ _NOT_MONEY_BEFORE = ("足金", "不锈钢", "品种", "型号", "编号", "率",
 _UPSELL_BEFORE = ("要补", "补到", "得补", "再补", "让补", "要加", "加到", "得加", "再加", "还要", "要还", "推销", "升级",
                   "又要", "再交", "要再", "另加", "要另加", "要补交", "补交", "需补缴", "补缴", "需要支付", "要支付",
                   "要涨到", "另出", "要另出", "另外付", "另外交", "另外再付", "要再交", "另付", "另交", "要我给",
-                  "让我给", "又要我交", "要我再交", "要我补")
+                  "让我给", "又要我交", "要我再交", "要我补", "额外加", "要额外", "额外收")
 _OFFER_AFTER = ("的券", "元券", "块券", "块钱的券", "元的券", "的优惠券", "优惠券", "代金券", "红包", "积分", "京豆", "的coupon",
                 "块的coupon", "coupon",
                 # 退二十块钱完事 / 十块钱就想打发我: a settlement the consumer is refusing
@@ -430,6 +431,8 @@ def _amount_candidates(text: str) -> list[_Candidate]:
         if mult and not unit and (text[end:end + 2].startswith(_NOT_MONEY_AFTER_MULT)
                                   or (mult in "kK" and text[end:end + 2].startswith(_RESOLUTION_AFTER))):
             continue  # 7千瓦 (power), 两万步, 2K高清 / 4K屏 (a resolution)
+        if not unit and _COUNT_NOUN_AFTER.match(text, m.end("num") if not mult else end):
+            continue  # 3千多的销量 / 两万人付款: a count of sales or buyers
         if mult in ("k", "K") and not (unit or pre) and re.search("无损|音质|码率|比特率|kbps|限速", text):
             continue  # 128k的: a bitrate
         if mult in ("k", "K") and num in ("4", "8") and not (unit or pre) and not _paid_just_before(text, start):
@@ -597,14 +600,14 @@ _THOUSANDS = re.compile(r"(?:(?<=[¥￥])|(?<=人民币)|(?<![0-9０-９.,，])|
 _CODE = re.compile(r"(?<![A-Za-z0-9])(?:(?=[A-Za-z0-9-]*[A-Za-z])[A-Za-z0-9]+(?:-[A-Za-z0-9]+)+|[0-9]+(?:-[0-9]+){2,})"
                    # a standard's number: GB/T 32610, GB 2760-2014
                    r"|(?<![A-Za-z])(?:GB|QB|YY|FZ|NY|SB|JB|HG|LY|SN|DB)(?:/T)?\s*[0-9]+(?:[.\-][0-9]+)*(?![0-9.]*\s*(?:元|块))"
-                   r"|(?:单号|编号|货号|工号|运单|[Ww]aybill|WAYBILL|no\.|No\.|NO\.)(?:是|为)?(?:那个|这个)?[:：\s]*[A-Za-z0-9][A-Za-z0-9-]*"
+                   r"|(?:单号|编号|货号|工号|运单|邮件号|[Ww]aybill|WAYBILL|no\.|No\.|NO\.)(?:是|为)?(?:那个|这个)?[:：\s]*[A-Za-z0-9][A-Za-z0-9-]*"
                    r"(?:\s[0-9]{2,4}(?![0-9]*\s*(?:元|块|圆|rmb|RMB)))*")
 
 
 # 车牌浙F·2K871 / 浙F05721: a number plate
 _PLATE = re.compile(r"[京津沪渝冀豫云辽黑湘皖鲁新苏浙赣鄂桂甘晋蒙陕吉闽贵粤青藏川宁琼][A-Z][·•.\s]?[A-Z0-9][A-Z0-9*]{2,5}")
 # 定金一千一分不退 / 四百二一分都没退: "not a cent" ends the sum; its 一 is not a digit of it
-_NOT_A_CENT = re.compile(r"一分(?=钱?[都也]?[不没未])")
+_NOT_A_CENT = re.compile(r"一分(?=钱?[都也]?[不没未勿])")
 
 
 # 2万8千8 / 1万5千: Arabic digits with two Chinese units, written out as one number (28800, 15000)
