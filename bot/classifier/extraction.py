@@ -284,6 +284,7 @@ class _Candidate:
     offer: bool = False  # what the merchant offers to settle (补偿五十, a coupon), damages asked, a doctor's bill:
     # never the disputed sum
     deposit: bool = False  # a deposit kept (押金不退, 扣掉三千): wins like a balance, unless a total is said
+    upsell: bool = False  # a fee asked on top (要补一百): gives way even to a price merely named (价目表写九十九)
 
 
 _PER_UNIT_CUES = ("一斤", "一个", "一只", "一盒", "一晚", "一瓶", "一包", "一桶", "一袋", "一箱", "一份", "一次", "一张",
@@ -325,7 +326,7 @@ _NOT_MONEY_BEFORE = ("足金", "不锈钢", "品种", "型号", "编号", "率",
 # what the merchant asks for on top (要补一百二, 推销四千多的课, 要还四千五): not what was paid for the thing in dispute
 _UPSELL_BEFORE = ("要补", "补到", "得补", "再补", "让补", "要加", "加到", "得加", "再加", "还要", "要还", "推销", "升级",
                   "又要", "再交", "要再", "另加", "要另加", "要补交", "补交", "需补缴", "补缴", "需要支付", "要支付",
-                  "要涨到", "另出", "要另出", "另外付", "另外交", "另外再付", "要再交", "另付", "另交", "要我给",
+                  "要涨到", "另出", "要另出", "另外付", "要另外交", "另外再付", "要再交", "另付", "要另交", "要我给",
                   "让我给", "又要我交", "要我再交", "要我补", "额外加", "要额外", "额外收")
 _OFFER_AFTER = ("的券", "元券", "块券", "块钱的券", "元的券", "的优惠券", "优惠券", "代金券", "红包", "积分", "京豆", "的coupon",
                 "块的coupon", "coupon",
@@ -557,7 +558,8 @@ def _amount_candidates(text: str) -> list[_Candidate]:
             and not (re.search("本金", before) and re.search("贷|还款|借", text))  # a phone's credit, a loan's principal
         found.append(_Candidate(value=round(value, 2), start=start, secondary=secondary or upsell or not_paid or offer or aftermath,
                                 total=said_total or for_quantity, said_total=said_total, offer=offer,
-                                balance=balance or deposit_kept or part_kept, deposit=deposit_kept))
+                                balance=balance or deposit_kept or part_kept, deposit=deposit_kept,
+                                upsell=upsell and not (secondary or not_paid or offer or aftermath)))
     return found
 
 
@@ -647,6 +649,7 @@ def extract_amount(text: str) -> float | None:
     totals = [c for c in totals if c.said_total] or totals
     primary = [c for c in candidates if not c.secondary]
     references = [c for c in candidates if not c.offer]  # an offer alone says nothing of what was paid
+    references = [c for c in references if not c.upsell] or references
     chosen = totals or primary or references
     # of the sums left, the largest: a total beats a unit price, the price paid beats the overcharged part
     # (measured on the training split: 93.4% -> 94.9% of complaints; first-mentioned was the old rule)
