@@ -209,7 +209,11 @@ def test_chinese_numerals(text, value):
     ("蹦床公园入场99 孩子门牙磕断了 看牙花了三千多", 99),
     # a fee asked on top gives way even to a price merely named or shown
     ("美睫价目表写九十九 做好了说用的是貂毛 要补一百", 99), ("跑腿下单时显示十八块 骑手说超重要再加二十", 18),
-    ("寄件运费十八 另外交了五十块包装箱押金 箱子还了押金没退", 50), ("绿豆糕一盒二十 吃了上吐下泻 挂了三天水 花了一千多", 20), ("驾校三千九包拿证 结果要另交考试费", 3900),
+    ("寄件运费十八 另外交了五十块包装箱押金 箱子还了押金没退", 50),
+    # what was paid (付了 / 我交了) beats a price per unit or a list price, but not as a deposit or a fee
+    ("黑枸杞二百八一斤 我买了半斤 付了一百四", 140), ("物业费一年两千四 提前交打九五折 我交了2280", 2280),
+    ("订的生日蛋糕 定金付了一百 总价三百六", 360), ("主机去年花7800买的 保价了5000 付了保价费25元 运费68", 7800),
+    ("橱柜总价是一万八千五 先付了五千定金", 18500), ("绿豆糕一盒二十 吃了上吐下泻 挂了三天水 花了一千多", 20), ("驾校三千九包拿证 结果要另交考试费", 3900),
 ])
 def test_amount_in_every_form(text, amount):
     assert extract_amount(text) == pytest.approx(amount)

@@ -301,6 +301,7 @@ _TOTAL_CUES = ("一共", "总共", "共计", "合计", "总计", "前前后后",
                "结账收", "结账收了", "结账时收了", "付钱时收了", "扣了我", "加起来",
                # the price after a discount is what was paid: 满减后付了一百六十九, 本人支付3699元
                "减后付了", "惠后付了", "折后付了", "券后付了", "后实付", "券后", "折后", "本人支付", "实际支付", "我支付了", "支付了")
+_FEE_OR_DEPOSIT_AFTER = re.compile(r"(?:块钱|块|元)?的?(?:定金|订金|押金|保证金|[\u4e00-\u9fff]{0,3}费)")
 _QUANTITY_BEFORE = re.compile(r"(?:[二两三四五六七八九十几]|[2-9]|\d{2,})(?:箱|袋|盒|瓶|桶|斤|公斤|件|套|张|份|包|条|双|台|只|个|桌|个人|人|位)[\s，,]?$")
 _OFFER_BEFORE = ("补偿", "只给", "只退", "才退", "只赔", "只肯退", "只愿意退", "只肯赔", "只愿意赔", "给了张", "给张", "送了张",
                  "返现", "赔我", "就赔", "就说赔", "意思意思赔", "补偿我", "补偿我们", "补我", "赔我们", "给我赔", "再赔",
@@ -533,7 +534,10 @@ def _amount_candidates(text: str) -> list[_Candidate]:
                      or any(text[end:end + 4].startswith(c) for c in _SECONDARY_AFTER)
                      or text[end:end + 1] in ("/", "每"))
         said_total = (any(c in text[max(0, start - 8):start] for c in _TOTAL_CUES)
-                      or bool(_CHARGED_AS.search(said_before)))
+                      or bool(_CHARGED_AS.search(said_before))
+                      # 我买了半斤 付了一百四 / 我交了2280: what was paid, unless it was a deposit or a fee
+                      or (said_before.endswith(("付了", "我交了")) and not _FEE_OR_DEPOSIT_AFTER.match(text, end)
+                          and not re.search(_DEPOSIT + "付了$|先付了$", said_before)))
         # "三斤 四十五块" / "两个人三百三十六": a sum after a quantity, unless it is itself a price per item
         for_quantity = bool(_QUANTITY_BEFORE.search(text[max(0, start - 5):start])) and not per_unit_price
         upsell = any(c in text[max(0, start - 8):start] for c in _UPSELL_BEFORE)
