@@ -240,6 +240,9 @@ _MEDICAL_BEFORE = re.compile(r"(?:(?:医药费|医疗费|医院|就医|就诊|�
                              r"(?:(?![0-9零一二两三四五六七八九十百千万]+(?:多|来|块|元|百|千|万))[^，。,.！？!?；;]){0,8}?"
                              r"(?:花了?|花费了?|用了|付了|交了|共计|一共|总共)|(?:医药费|医疗费)[是为:：]?)\s*$")
 _MEDICAL_AFTER = re.compile(r"(?:多|来|余)?(?:块钱|块|元)?的?(?:医药费|医疗费|检查费|挂号费)")
+# 精神损失费五百 / 三百块营养费: damages by their name, asked or offered, never a price
+_DAMAGES_BEFORE = re.compile(r"(?:精神损失费?|营养费|误工费|精神赔偿)[^，。,.！？!?；;0-9一二两三四五六七八九十百千万]{0,3}$")
+_DAMAGES_AFTER = re.compile(r"(?:多|来|余)?(?:块钱|块|元)?的?(?:精神损失费|营养费|误工费)")
 _AFTERMATH_AFTER = re.compile(r"(?:多|来|余)?(?:块钱|块|元)?的?(?:医药费|医疗费|药费|检查费|挂号费)")
 _CLAIM_WORDS = re.compile(r"理赔|保险(?!杠)|医保|保额|赔付|[意寿车财重]险|险种|百万医疗|惠民保")
 _COUNT_NOUN_AFTER = re.compile(r"(?:多|来|余)?的?(?:销量|人付款|人买过|人收藏|播放|点赞)")
@@ -551,7 +554,8 @@ def _amount_candidates(text: str) -> list[_Candidate]:
                      or bool(_AFTERMATH_AFTER.match(text, end))) and not claim
         medical = (bool(_MEDICAL_BEFORE.search(text[max(0, start - 12):start])) or bool(_MEDICAL_AFTER.match(text, end))) \
             and not claim
-        offer = (demanded or medical or any(before.endswith(c) for c in _OFFER_BEFORE)
+        damages = bool(_DAMAGES_BEFORE.search(said_before)) or bool(_DAMAGES_AFTER.match(text, end))
+        offer = (demanded or medical or damages or any(before.endswith(c) for c in _OFFER_BEFORE)
                  or (before.endswith(_CAPPED_OFFER) and not claim) or any(text[end:end + 6].startswith(c) for c in _OFFER_AFTER)
                  or (bool(_THRESHOLD_BEFORE.search(before)) and not re.search("充|存|买|消费|送|花|刷", before)))
         balance = (any(c in re.sub(r"\s+", "", text[max(0, start - 10):start])[-6:] for c in _BALANCE_BEFORE)
@@ -641,9 +645,13 @@ def extract_amount(text: str) -> float | None:
     if not candidates or (_NOTHING_BOUGHT.search(text) and not _PAID_WORDS.search(text)):
         return None
     candidates += _priced_quantities(text, candidates)
-    offered = {c.value for c in candidates if c.offer}  # 补偿三百块钱 我觉得三百块钱根本不够: the offer said again
+    # 补偿三百块钱 我觉得三百块钱根本不够: the offer said again (not the price said before it: 膏药才三十六 只肯退三十六)
+    first_offer = {}
     for c in candidates:
-        if c.value in offered:
+        if c.offer:
+            first_offer.setdefault(c.value, c.start)
+    for c in candidates:
+        if c.value in first_offer and c.start > first_offer[c.value]:
             c.offer = c.secondary = True
     said_totals = any(c.said_total and not c.secondary for c in candidates) and bool(re.search("尾款|余款", text))
     balances = [c for c in candidates if c.balance and not (c.deposit and said_totals)]
