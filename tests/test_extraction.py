@@ -215,7 +215,10 @@ def test_chinese_numerals(text, value):
     ("订的生日蛋糕 定金付了一百 总价三百六", 360), ("主机去年花7800买的 保价了5000 付了保价费25元 运费68", 7800),
     ("橱柜总价是一万八千五 先付了五千定金", 18500),
     # a price said before an offer of the same sum is still the price; damages by name never are
-    ("膏药才三十六 去医院花了四百二 他们只肯退三十六", 36), ("刷老年卡投了两块 退我两块 还要赔我精神损失费五百", 2), ("绿豆糕一盒二十 吃了上吐下泻 挂了三天水 花了一千多", 20), ("驾校三千九包拿证 结果要另交考试费", 3900),
+    ("膏药才三十六 去医院花了四百二 他们只肯退三十六", 36),
+    # what the same thing costs elsewhere (同款要) and what a voucher or trade-in is worth (能抵) are references
+    ("一千五出头买的翻新机 同款新机要两千三", 1500), ("直播间九块九抢的券 说能抵一百", 9.9),
+    ("以旧换新 说我旧手机能抵一千二 检查了说屏幕有问题只抵六百", 600), ("刷老年卡投了两块 退我两块 还要赔我精神损失费五百", 2), ("绿豆糕一盒二十 吃了上吐下泻 挂了三天水 花了一千多", 20), ("驾校三千九包拿证 结果要另交考试费", 3900),
 ])
 def test_amount_in_every_form(text, amount):
     assert extract_amount(text) == pytest.approx(amount)
