@@ -307,6 +307,8 @@ _TOTAL_CUES = ("一共", "总共", "共计", "合计", "总计", "前前后后",
                # the price after a discount is what was paid: 满减后付了一百六十九, 本人支付3699元
                "减后付了", "惠后付了", "折后付了", "券后付了", "后实付", "券后", "折后", "本人支付", "实际支付", "我支付了", "支付了")
 _FEE_OR_DEPOSIT_AFTER = re.compile(r"(?:块钱|块|元)?的?(?:定金|订金|押金|保证金|[\u4e00-\u9fff]{0,3}费)")
+# 19.9/月: a price per month, not a size (600x600) or a date
+_PER_PERIOD = re.compile(r"/(?:月|年|天|次|人|位|斤|个|晚|小时|节|课时)")
 _QUANTITY_BEFORE = re.compile(r"(?:[二两三四五六七八九十几]|[2-9]|\d{2,})(?:箱|袋|盒|瓶|桶|斤|公斤|件|套|张|份|包|条|双|台|只|个|桌|个人|人|位)[\s，,]?$")
 _OFFER_BEFORE = ("补偿", "只给", "只退", "才退", "只赔", "只肯退", "只愿意退", "只肯赔", "只愿意赔", "给了张", "给张", "送了张",
                  "返现", "赔我", "就赔", "就说赔", "意思意思赔", "补偿我", "补偿我们", "补我", "赔我们", "给我赔", "再赔",
@@ -315,11 +317,11 @@ _OFFER_BEFORE = ("补偿", "只给", "只退", "才退", "只赔", "只肯退", 
 # 我没买 / 还好我没报 / 扭头就走了: the consumer walked away from the advert or the quote, so no sum is in
 # dispute, unless the message also says something was paid (要我买下 两百九: the merchant demands it)
 _NOTHING_BOUGHT = re.compile(r"我[都还也就]?(?:一气)?没有?(?:买|付|报|办|吃|订|下单|充|交|续|签)(?!过|警|案|销|法)|[还幸]好我没"
-                             r"|幸好我看到|[扭掉转]头就走|转身就走|直接走了|就开走了|没买成|没敢买|不买了|我不买|取消了订单")
+                             r"|幸好我看到|[扭掉转]头就走|转身就走|直接走了|就开走了|没买成|没敢买|不买了|我不买|取消了订单|[幸还]好没买|没看成|我没做|直接开走")
 _PAID_WORDS = re.compile(r"付了|付的|交了|交的|花了|花的|买了|买的|充了|扣了|扣我|收了|收我|实付|支付|转了|刷了|办了|报了"
                          r"|订了|拍了|拍的|要我|让我|逼我|骗了我|已付|付款|结账|押金|定金|订金|就去了|报名了|参加了")
 # 出租车公司说最多赔三百: a cap on what the merchant will pay; under an insurance claim the payout is what is disputed
-_CAPPED_OFFER = ("最多赔", "最多赔偿", "最多给", "最多退", "最多补", "顶多赔", "顶多给", "顶多退", "至多赔")
+_CAPPED_OFFER = ("最多便宜", "便宜我", "最多赔", "最多赔偿", "最多给", "最多退", "最多补", "顶多赔", "顶多给", "顶多退", "至多赔")
 _BALANCE_BEFORE = ("还剩", "余额", "卡里还有", "剩下的钱", "剩余金额", "没用完的", "尚余", "剩余", "结余", "卡里面还有",
                    "卡上还有", "现在卡里", "卡里有", "卡内还有", "里面还有", "里向还有", "余下的", "余下")
 # a bare number after these is a weight, a grade or a rate, not money
@@ -327,7 +329,7 @@ _BALANCE_BEFORE = ("还剩", "余额", "卡里还有", "剩下的钱", "剩余�
 _NOT_MONEY_BEFORE = ("足金", "不锈钢", "品种", "型号", "编号", "率", "率只有", "显示", "测速", "测速只有", "网速", "数了",
                      "数了不到", "数了一下", "数下来", "年化", "利率", "胸围", "腰围", "臀围", "身高", "体重", "肩宽",
                      "衣长", "裤长", "袖长", "量出来", "一会儿", "楼", "店号", "门牌", "房号", "单元", "延迟", "积分",
-                     "快门数", "人数", "次数", "粉丝数", "页数", "字数",
+                     "快门数", "人数", "次数", "粉丝数", "页数", "字数", "房号是", "房间号",
                      "积分用了")
 # what the merchant asks for on top (要补一百二, 推销四千多的课, 要还四千五): not what was paid for the thing in dispute
 _UPSELL_BEFORE = ("要补", "补到", "得补", "再补", "让补", "要加", "加到", "得加", "再加", "还要", "要还", "推销", "升级",
@@ -400,7 +402,8 @@ def _amount_candidates(text: str) -> list[_Candidate]:
             into_pieces = text[start - 1:start] in ("成", "小", "大") and text[start - 2:start] not in _PRICE_BECAME
             if unit == "块" and ("块" in (after_unit, text[end:end + 1]) or into_pieces
                                  or (len(num) == 1 and re.match(r"[\u4e00-\u9fff]", after_unit or "")
-                                     and after_unit not in "钱的一二三四五六七八九毛角多钞钿洋" and not charged)):
+                                     and after_unit not in "钱的一二三四五六七八九毛角多钞钿洋" and not charged
+                                     and not re.match(r"[\u4e00-\u9fff]{1,3}费", text[unit_end:unit_end + 4]))):
                 continue  # 一块块 / 一块砖头 / 成块: pieces, not yuan
         next_char = text[m.end("num"):m.end("num") + 1]
         if chinese and len(num) > 1 and num[-1] in _CN_DIGITS and not (unit or mult) and next_char \
@@ -487,7 +490,8 @@ def _amount_candidates(text: str) -> list[_Candidate]:
                     and not rest.startswith(("包括", "包含", "包邮", "包吃", "包住", "包教", "包过", "包会", "包学会",
                                              "包退", "包换", "包修", "包安装", "包送", "包上门", "包拿证", "双人", "单人"))
                     and not adverb_zhi and not verb_after) \
-                    or rest[:1] in ("-", "/", ".", "x", "*", "~", "×", "乘") or text[start - 1:start] in ("×", "乘"):
+                    or (rest[:1] in ("-", "/", ".", "x", "*", "~", "×", "乘") and not _PER_PERIOD.match(rest)) \
+                    or text[start - 1:start] in ("×", "乘"):
                 continue  # 三斤 / 600x600 / 六百乘六百 (a tile's size)
             if any(said_before.endswith(w) for w in _NOT_MONEY_BEFORE) \
                     or _READING_BEFORE.search(text[max(0, start - 8):start]):
@@ -545,7 +549,8 @@ def _amount_candidates(text: str) -> list[_Candidate]:
                           and not re.search(_DEPOSIT + "付了$|先付了$", said_before)))
         # "三斤 四十五块" / "两个人三百三十六": a sum after a quantity, unless it is itself a price per item
         for_quantity = bool(_QUANTITY_BEFORE.search(text[max(0, start - 5):start])) and not per_unit_price
-        upsell = any(c in text[max(0, start - 8):start] for c in _UPSELL_BEFORE)
+        # 要补一百二 / 推销四千多的课, within the clause (上门推销 我妈花了四千九百八: the price paid)
+        upsell = any(c in re.split(r"[\s，。,.！？!?；;]", text[max(0, start - 8):start])[-1] for c in _UPSELL_BEFORE)
         # damages the consumer asks for are never the sum paid, unless the sum is said as the thing's price
         # (要求全额赔偿 货值一千一 / 要求厂家赔偿 ¥688)
         demanded = bool(_DEMANDED_BEFORE.search(text[max(0, start - 22):start])) and not pre \
@@ -613,7 +618,7 @@ _THOUSANDS = re.compile(r"(?:(?<=[¥￥])|(?<=人民币)|(?<![0-9０-９.,，])|
 _CODE = re.compile(r"(?<![A-Za-z0-9])(?:(?=[A-Za-z0-9-]*[A-Za-z])[A-Za-z0-9]+(?:-[A-Za-z0-9]+)+|[0-9]+(?:-[0-9]+){2,})"
                    # a standard's number: GB/T 32610, GB 2760-2014
                    r"|(?<![A-Za-z])(?:GB|QB|YY|FZ|NY|SB|JB|HG|LY|SN|DB)(?:/T)?\s*[0-9]+(?:[.\-][0-9]+)*(?![0-9.]*\s*(?:元|块))"
-                   r"|(?:单号|编号|货号|工号|运单|邮件号|[Ww]aybill|WAYBILL|no\.|No\.|NO\.)(?:是|为)?(?:那个|这个)?"
+                   r"|(?:单号|编号|货号|工号|运单|邮件号|[Ww]aybill|WAYBILL|no\.|No\.|NO\.)(?:是|为)?(?:那个|这个)?(?:No\.|NO\.|no\.)?"
                    r"[:：\s]*[A-Za-z0-9][A-Za-z0-9-]*"
                    r"(?:\s[0-9]{2,4}(?![0-9]*\s*(?:元|块|圆|rmb|RMB)))*")
 
