@@ -206,9 +206,14 @@ _PAID_VERBS = "办买充交付花退没就又都也全还到拿"
 _NOT_PAID_BEFORE = ("贷了", "贷款", "借了", "借款", "贷", "贷款金额", "借款金额", "额度", "保额", "存款", "月薪", "工资",
                     "底薪", "刷满", "降到", "取了", "月供", "剩余本金", "奖金", "只能转", "限额")
 _DEPOSIT = r"(?:押金|压金|定金|订金|保证金)"
+# what may stand between a sum and the noun that says what it is: 三百多块的医药费, 五万块的消费贷
+_YUAN_OF = r"(?:块钱|块|元)?的?"
+_SUM_TAIL = r"(?:多|来|余)?" + _YUAN_OF
+# a character of the same clause that does not start another sum (医院看了花了两百多 凝胶九十八块)
+_NO_SUM_AHEAD = r"(?:(?![0-9零一二两三四五六七八九十百千万]+(?:多|来|块|元|百|千|万))[^，。,.！？!?；;])"
 _DEPOSIT_KEPT = re.compile(_DEPOSIT + r"[^。！？!?]{0,8}(?:不退|没退|未退|不还|没还|扣|拖|拒|不予|不给退|退不|冻着|还冻|冻在|没解冻)"
                            r"|(?:不退|没退|扣|不还|不给|拒绝退还|拒不退还|不予退还|不肯退)[了光押全部所有我们的]{0,5}" + _DEPOSIT)
-_DEPOSIT_AFTER = re.compile(r"(?:块钱|块|元)?的?(?:装修|房屋|租房|租车|入住)?" + _DEPOSIT)
+_DEPOSIT_AFTER = re.compile(_YUAN_OF + r"(?:装修|房屋|租房|租车|入住)?" + _DEPOSIT)
 _DEDUCTION = r"扣(?:了|掉|除|留|下|着)?"  # 扣了三百 / 扣留其中300元: the part of a deposit kept is named
 _DEDUCTED = re.compile(_DEDUCTION + r"我?" + _DEPOSIT + r"?[0-9一二两三四五六七八九十百千]")
 _DEDUCTED_BEFORE = re.compile(_DEDUCTION + r"(?:我|其中)?" + _DEPOSIT + r"?$")
@@ -226,13 +231,13 @@ _CHARGED_AS = re.compile(r"(?:算我|算你|[0-9一二两三四五六七八九�
 # 工资就四千多 / 我在厂里上班一个月四千: a wage, not a price
 _WAGE_BEFORE = re.compile(r"(?:(?:工资|月薪|底薪|收入)[^，。,.！？!?0-9]{0,4}|上班[^，。,.！？!?]{0,6})[就才只有是也]{0,2}$")
 # 办了20万的经营贷 / 五万块的消费贷: the size of a loan
-_LOAN_AFTER = re.compile(r"(?:多|来)?(?:块钱|块|元)?的?(?:经营贷|消费贷|信用贷|网贷|房贷|车贷|贷款|借款|额度)")
+_LOAN_AFTER = re.compile(r"(?:多|来)?" + _YUAN_OF + r"(?:经营贷|消费贷|信用贷|网贷|房贷|车贷|贷款|借款|额度)")
 # 去医院花了三百多 / 医药费共计420元: what the harm cost afterwards, not what was paid for the thing in
 # dispute; the price paid wins when both are named (in an insurance claim the bill is the sum claimed)
 _AFTERMATH_BEFORE = re.compile(r"(?:(?:医药费|医疗费|药费|医院|就医|就诊|看病|挂水|挂盐水|急诊|补牙|诊所|牙科|卫生院"
                                r"|拖车|鉴定|挂号|拿去检测|找人检测|送去检测|送检(?=花|费)|检测费|检测花|叫人修|找人修|清理|4S店修|4s店修|去修|修车(?=花|要|费|又)|修一下|修[\u4e00-\u9fff]{1,3}(?=花了))"
-                               # (a window that does not run past another sum: 医院看了花了两百多 凝胶九十八块)
-                               r"(?:(?![0-9零一二两三四五六七八九十百千万]+(?:多|来|块|元|百|千|万))[^，。,.！？!?；;]){0,10}"
+                               # (a window that does not run past another sum)
+                               + _NO_SUM_AHEAD + r"{0,10}"
                                r"|(?:损失(?!费)|多花了?|开锁的?花了)[^，。,.！？!?；;]{0,3}"
                                # 后来去别家又寄了一次花了18 / 重新吃花了八百多: spent again elsewhere after the harm
                                r"|(?:又|另外|重新|后来|别家)(?!买|要)[^，。,.！？!?；;0-9零二两三四五六七八九十百千万]{0,8}花了?)$")
@@ -240,13 +245,13 @@ _AFTERMATH_BEFORE = re.compile(r"(?:(?:医药费|医疗费|药费|医院|就医|
 # complaints this reads 7 messages right and 5 wrong)
 _MEDICAL_BEFORE = re.compile(r"(?:(?:医药费|医疗费|医院|就医|就诊|看病|挂水|挂盐水|急诊|诊所|卫生院|检查费|看牙"
                              r"|挂了[一二两三四五六七八九十几]天水)"
-                             r"(?:(?![0-9零一二两三四五六七八九十百千万]+(?:多|来|块|元|百|千|万))[^，。,.！？!?；;]){0,8}?"
+                             + _NO_SUM_AHEAD + r"{0,8}?"
                              r"(?:花了?|花费了?|用了|付了|交了|共计|一共|总共)|(?:医药费|医疗费)[是为:：]?)\s*$")
-_MEDICAL_AFTER = re.compile(r"(?:多|来|余)?(?:块钱|块|元)?的?(?:医药费|医疗费|检查费|挂号费)")
+_MEDICAL_AFTER = re.compile(_SUM_TAIL + r"(?:医药费|医疗费|检查费|挂号费)")
 # 精神损失费五百 / 三百块营养费: damages by their name, asked or offered, never a price
 _DAMAGES_BEFORE = re.compile(r"(?:精神损失费?|营养费|误工费|精神赔偿)[^，。,.！？!?；;0-9一二两三四五六七八九十百千万]{0,3}$")
-_DAMAGES_AFTER = re.compile(r"(?:多|来|余)?(?:块钱|块|元)?的?(?:精神损失费|营养费|误工费)")
-_AFTERMATH_AFTER = re.compile(r"(?:多|来|余)?(?:块钱|块|元)?的?(?:医药费|医疗费|药费|检查费|挂号费)")
+_DAMAGES_AFTER = re.compile(_SUM_TAIL + r"(?:精神损失费|营养费|误工费)")
+_AFTERMATH_AFTER = re.compile(_SUM_TAIL + r"(?:医药费|医疗费|药费|检查费|挂号费)")
 _CLAIM_WORDS = re.compile(r"理赔|保险(?!杠)|医保|保额|赔付|[意寿车财重]险|险种|百万医疗|惠民保")
 _COUNT_NOUN_AFTER = re.compile(r"(?:多|来|余)?的?(?:销量|人付款|人买过|人收藏|播放|点赞)")
 _NOT_MONEY_AFTER_MULT = ("瓦", "米", "步", "字", "克", "转", "尾", "条", "人", "次", "公里", "毫安", "粉", "赞", "播放")
@@ -306,7 +311,7 @@ _TOTAL_CUES = ("一共", "总共", "共计", "合计", "总计", "前前后后",
                "结账收", "结账收了", "结账时收了", "付钱时收了", "扣了我", "加起来",
                # the price after a discount is what was paid: 满减后付了一百六十九, 本人支付3699元
                "减后付了", "惠后付了", "折后付了", "券后付了", "后实付", "券后", "折后", "本人支付", "实际支付", "我支付了", "支付了")
-_FEE_OR_DEPOSIT_AFTER = re.compile(r"(?:块钱|块|元)?的?(?:定金|订金|押金|保证金|[\u4e00-\u9fff]{0,3}费)")
+_FEE_OR_DEPOSIT_AFTER = re.compile(_YUAN_OF + r"(?:定金|订金|押金|保证金|[\u4e00-\u9fff]{0,3}费)")
 # 19.9/月: a price per month, not a size (600x600) or a date
 _PER_PERIOD = re.compile(r"/(?:月|年|天|次|人|位|斤|个|晚|小时|节|课时)")
 _QUANTITY_BEFORE = re.compile(r"(?:[二两三四五六七八九十几]|[2-9]|\d{2,})(?:箱|袋|盒|瓶|桶|斤|公斤|件|套|张|份|包|条|双|台|只|个|桌|个人|人|位)[\s，,]?$")
@@ -572,10 +577,11 @@ def _amount_candidates(text: str) -> list[_Candidate]:
                    or text[end:end + 4].startswith(("没用完", "没用", "没消费", "没花完"))) and not offer \
             and not re.search("话费|手机卡|电话卡|贷款|房贷", text[max(0, start - 12):start]) \
             and not (re.search("本金", before) and re.search("贷|还款|借", text))  # a phone's credit, a loan's principal
-        found.append(_Candidate(value=round(value, 2), start=start, secondary=secondary or upsell or not_paid or offer or aftermath,
+        not_the_price = secondary or not_paid or offer or aftermath
+        found.append(_Candidate(value=round(value, 2), start=start, secondary=not_the_price or upsell,
                                 total=said_total or for_quantity, said_total=said_total, offer=offer,
                                 balance=balance or deposit_kept or part_kept, deposit=deposit_kept,
-                                upsell=upsell and not (secondary or not_paid or offer or aftermath)))
+                                upsell=upsell and not not_the_price))
     return found
 
 
@@ -651,8 +657,10 @@ def extract_amount(text: str) -> float | None:
     text = _CODE.sub(" ", text)
     text = _PLATE.sub(" ", text)
     text = _NOT_A_CENT.sub("，", text)
+    if _NOTHING_BOUGHT.search(text) and not _PAID_WORDS.search(text):
+        return None
     candidates = _amount_candidates(text)
-    if not candidates or (_NOTHING_BOUGHT.search(text) and not _PAID_WORDS.search(text)):
+    if not candidates:
         return None
     candidates += _priced_quantities(text, candidates)
     # 补偿三百块钱 我觉得三百块钱根本不够: the offer said again (not the price said before it: 膏药才三十六 只肯退三十六)
