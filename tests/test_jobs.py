@@ -270,3 +270,27 @@ def test_a_consumer_typed_merchant_name_never_becomes_a_formula_in_the_digest(db
     book = load_workbook(world.digest_dir / "2026-W50" / "samr.xlsx")
     cells = [c for row in book.active.iter_rows() for c in row if c.value and "HYPERLINK" in str(c.value)]
     assert cells and all(c.data_type == "s" and str(c.value).startswith("'") for c in cells)
+
+
+def test_a_jobs_writes_and_its_done_mark_commit_together(db, world):
+    """A job that dies after writing leaves nothing half-done: its writes go with it, and the run is taken over once."""
+    from bot.jobs.tasks import Job
+
+    def writes_then(fails: bool):
+        def run(ctx, session, now):
+            session.add(Consumer(openid="o-written-by-a-job", created_at=now))
+            if fails:
+                raise RuntimeError("killed mid-run")
+            return "wrote one consumer"
+        return {"demo": Job("demo", "writes one row", run, every_seconds=3600)}
+
+    with pytest.raises(RuntimeError):
+        run_job(world, "demo", now=MONDAY, jobs=writes_then(fails=True))
+    with db.session() as s:
+        assert s.exec(select(Consumer).where(Consumer.openid == "o-written-by-a-job")).all() == []
+        assert [r.status for r in s.exec(select(JobRun).where(JobRun.job == "demo"))] == ["failed"]
+    assert run_job(world, "demo", now=MONDAY, jobs=writes_then(fails=False)).endswith("wrote one consumer")
+    assert "already run" in run_job(world, "demo", now=MONDAY, jobs=writes_then(fails=False))
+    with db.session() as s:
+        assert len(s.exec(select(Consumer).where(Consumer.openid == "o-written-by-a-job")).all()) == 1
+        assert [r.status for r in s.exec(select(JobRun).where(JobRun.job == "demo"))] == ["done"]

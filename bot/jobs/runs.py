@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import select
+from sqlmodel import Session, select
 
 from bot.core.db import Database
 from models import JobRun
@@ -34,11 +34,16 @@ def claim(db: Database, job: str, period: str, holder: str, now: datetime) -> in
         return run.id
 
 
+def mark(session: Session, run_id: int, status: str, summary: str, now: datetime) -> None:
+    """Record the outcome in the caller's transaction: with the job's own writes, it commits or not with them."""
+    run = session.get(JobRun, run_id)
+    run.status, run.summary, run.finished_at = status, summary[:500], now
+    session.add(run)
+
+
 def finish(db: Database, run_id: int, status: str, summary: str, now: datetime) -> None:
     with db.session() as session:
-        run = session.get(JobRun, run_id)
-        run.status, run.summary, run.finished_at = status, summary[:500], now
-        session.add(run)
+        mark(session, run_id, status, summary, now)
 
 
 def last_done(db: Database, job: str) -> JobRun | None:

@@ -3,6 +3,8 @@
 `run_job(ctx, name, now)` is what the scheduler, `flask --app bot jobs run NAME
 --now ...` and the tests all call: it claims the (job, period) row, runs the
 job "as of" `now`, and records the outcome; the same period never runs twice.
+A job's writes and its "done" mark are one transaction, so a process killed
+in between leaves neither (and whoever takes the run over does it once).
 """
 from __future__ import annotations
 
@@ -11,6 +13,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Callable
+
+from sqlmodel import Session
 
 from bot.core import clock
 from bot.core.config import Settings
@@ -35,7 +39,8 @@ class JobContext:
 class Job:
     name: str
     description: str
-    run: Callable[[JobContext, datetime], str]
+    run: Callable[[JobContext, Session, datetime], str]  # writes in the session run_job commits
+    delivers: bool = False                # notifications it writes go out once they are committed
     every_seconds: int | None = None      # an interval job
     weekday: int | None = None            # a weekly job: 0 = Monday
     hour: int = 0
@@ -65,29 +70,22 @@ class Job:
         return f"{year}-W{week:02d}"
 
 
-def _escalation(ctx: JobContext, now: datetime) -> str:
+def _escalation(ctx: JobContext, session: Session, now: datetime) -> str:
     from bot.jobs.escalation import scan
 
-    with ctx.db.session() as session:
-        report = scan(session, now)
-    if ctx.outbox is not None:
-        ctx.outbox.deliver_pending()
-    return report.summary()
+    return scan(session, now).summary()
 
 
-def _weekly_digest(ctx: JobContext, now: datetime) -> str:
+def _weekly_digest(ctx: JobContext, session: Session, now: datetime) -> str:
     from bot.jobs.digests import weekly_digest
 
-    with ctx.db.session() as session:
-        report = weekly_digest(session, now, ctx.digest_dir, ctx.settings.public_base_url)
-    if ctx.outbox is not None:
-        ctx.outbox.deliver_pending()
+    report = weekly_digest(session, now, ctx.digest_dir, ctx.settings.public_base_url)
     city = report.city
     return (f"{report.period}: {len(report.bureaus)} bureaus, {sum(report.bureaus.values())} unresolved; "
             f"handling rate {city['handling_rate']:.1%}")
 
 
-def _outbox(ctx: JobContext, now: datetime) -> str:
+def _outbox(ctx: JobContext, session: Session, now: datetime) -> str:
     if ctx.outbox is None:
         return "no outbox"
     return f"{ctx.outbox.deliver_pending(limit=500)} delivered"
@@ -95,9 +93,9 @@ def _outbox(ctx: JobContext, now: datetime) -> str:
 
 JOBS: dict[str, Job] = {job.name: job for job in (
     Job("escalation", "deadline warnings, 督办 level 1/2, merchant and payment timers, unrated tickets",
-        _escalation, every_seconds=300),
+        _escalation, every_seconds=300, delivers=True),
     Job("weekly_digest", "unresolved tickets per bureau and the city-wide digest, Monday 09:00",
-        _weekly_digest, weekday=0, hour=9),
+        _weekly_digest, weekday=0, hour=9, delivers=True),
     Job("outbox", "deliver notifications that are still waiting (a safety net for after-commit delivery)",
         _outbox, every_seconds=60),
 )}
@@ -125,12 +123,14 @@ def run_job(ctx: JobContext, name: str, now: datetime | None = None, holder: str
     if run_id is None:
         return f"{name} {period}: already run"
     try:
-        with clock.frozen(now):
-            summary = job.run(ctx, now)
+        with clock.frozen(now), ctx.db.session() as session:
+            summary = job.run(ctx, session, now)
+            runs.mark(session, run_id, "done", summary, now)
     except Exception as exc:
         runs.finish(ctx.db, run_id, "failed", f"{exc.__class__.__name__}: {exc}", clock.now())
         raise
-    runs.finish(ctx.db, run_id, "done", summary, now)
+    if job.delivers and ctx.outbox is not None:
+        ctx.outbox.deliver_pending()
     return f"{name} {period}: {summary}"
 
 
